@@ -1,0 +1,31 @@
+// One winston logger per process: readable lines by default, JSON lines with format "json".
+import winston from "winston";
+
+export type Logger = winston.Logger;
+export type LogFormat = "text" | "json";
+
+export function createLogger(options: { level?: string; format?: LogFormat; silent?: boolean } = {}): Logger {
+  const format =
+    options.format === "json"
+      ? winston.format.combine(winston.format.timestamp(), winston.format.json())
+      : winston.format.combine(
+          winston.format.timestamp({ format: "HH:mm:ss.SSS" }),
+          winston.format.printf((info) => {
+            const { timestamp, level, message, component, ...rest } = info as Record<string, unknown>;
+            const extra = Object.keys(rest).length > 0 ? ` ${JSON.stringify(rest)}` : "";
+            const tag = typeof component === "string" ? `[${component}] ` : "";
+            return `${String(timestamp)} ${String(level)} ${tag}${String(message)}${extra}`;
+          }),
+        );
+  return winston.createLogger({
+    level: options.level ?? "info",
+    format,
+    silent: options.silent ?? false,
+    transports: [new winston.transports.Console({ stderrLevels: ["error", "warn", "info", "debug", "verbose", "silly"] })],
+  });
+}
+
+/** A logger that drops everything: for units that take a logger but whose output a test does not read. */
+export function silentLogger(): Logger {
+  return createLogger({ silent: true });
+}
