@@ -1,0 +1,149 @@
+// Retained messages kept in one JSON file so they survive a broker restart.
+// Writes are debounced and atomic (temp file + rename): a crash leaves either the
+// old file or the new one, never a torn one; at most `flushDelayMs` of changes are lost.
+import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import path from "node:path";
+import type { Logger } from "../log/logger.ts";
+
+/** What is kept of a retained PUBLISH: enough to publish it again after a restart. */
+export interface RetainedMessage {
+  topic: string;
+  payload: Buffer;
+  qos: 0 | 1 | 2;
+  /** MQTT 5 properties (user properties, content type, expiry, ...), when the broker keeps them. */
+  properties?: Record<string, unknown>;
+  /** Epoch ms when stored: lets a message expiry interval keep counting across a restart. */
+  storedAt: number;
+}
+
+const FILE_NAME = "retained.json";
+const FORMAT_VERSION = 1;
+
+export class RetainedStore {
+  readonly #file: string;
+  readonly #logger: Logger;
+  readonly #flushDelayMs: number;
+  readonly #messages = new Map<string, RetainedMessage>();
+  #timer: NodeJS.Timeout | null = null;
+  #writing: Promise<void> = Promise.resolve();
+
+  constructor(options: { stateDir: string; logger: Logger; flushDelayMs?: number }) {
+    this.#file = path.join(options.stateDir, FILE_NAME);
+    this.#logger = options.logger;
+    this.#flushDelayMs = options.flushDelayMs ?? 200;
+  }
+
+  /** Reads the file; a missing file is an empty store, a corrupt one is set aside and logged. */
+  async load(): Promise<RetainedMessage[]> {
+    let text: string;
+    try {
+      text = await readFile(this.#file, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw error;
+    }
+    try {
+      for (const message of decode(text)) this.#messages.set(message.topic, message);
+    } catch (error) {
+      const aside = `${this.#file}.corrupt-${Date.now()}`;
+      await rename(this.#file, aside);
+      this.#logger.error("retained store unreadable, starting empty", {
+        file: this.#file,
+        movedTo: aside,
+        error: String(error),
+      });
+      this.#messages.clear();
+    }
+    return [...this.#messages.values()];
+  }
+
+  /** Records a retained publish; an empty payload deletes the topic's message [MQTT-3.3.1-10]. */
+  record(message: RetainedMessage): void {
+    if (message.payload.length === 0) this.#messages.delete(message.topic);
+    else this.#messages.set(message.topic, message);
+    this.#timer ??= setTimeout(() => {
+      this.#timer = null;
+      this.#writing = this.#writing
+        .then(() => this.#write())
+        .catch((error: unknown) => {
+          this.#logger.error("retained store write failed", { file: this.#file, error: String(error) });
+        });
+    }, this.#flushDelayMs);
+  }
+
+  /** Writes pending changes now; resolves once they are on disk. */
+  async flush(): Promise<void> {
+    if (this.#timer !== null) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+      this.#writing = this.#writing.then(() => this.#write());
+    }
+    await this.#writing;
+  }
+
+  async #write(): Promise<void> {
+    await mkdir(path.dirname(this.#file), { recursive: true });
+    const temp = `${this.#file}.tmp-${process.pid}`;
+    const handle = await open(temp, "w", 0o600);
+    try {
+      await handle.writeFile(encode([...this.#messages.values()]));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      await rename(temp, this.#file);
+    } catch (error) {
+      await unlink(temp).catch(() => undefined);
+      throw error;
+    }
+  }
+}
+
+// Buffers (payloads, MQTT 5 correlation data) are stored as {"$base64": "..."}.
+function encode(messages: RetainedMessage[]): string {
+  return JSON.stringify({ version: FORMAT_VERSION, messages }, (_key, value: unknown) => {
+    if (isSerializedBuffer(value)) return { $base64: Buffer.from(value.data).toString("base64") };
+    return value;
+  });
+}
+
+function decode(text: string): RetainedMessage[] {
+  const parsed = JSON.parse(text, (_key, value: unknown) => {
+    if (typeof value === "object" && value !== null && "$base64" in value) {
+      return Buffer.from(String(value.$base64), "base64");
+    }
+    return value;
+  }) as { version?: unknown; messages?: unknown };
+  if (parsed.version !== FORMAT_VERSION || !Array.isArray(parsed.messages)) {
+    throw new Error(`expected {"version":${FORMAT_VERSION},"messages":[...]}`);
+  }
+  return parsed.messages.map((entry: unknown, index) => {
+    const m = entry as Partial<RetainedMessage>;
+    if (
+      typeof m.topic !== "string" ||
+      !Buffer.isBuffer(m.payload) ||
+      (m.qos !== 0 && m.qos !== 1 && m.qos !== 2)
+    ) {
+      throw new Error(`message ${index} is malformed`);
+    }
+    const message: RetainedMessage = {
+      topic: m.topic,
+      payload: m.payload,
+      qos: m.qos,
+      storedAt: Number(m.storedAt) || Date.now(),
+    };
+    if (typeof m.properties === "object") message.properties = m.properties;
+    return message;
+  });
+}
+
+// JSON.stringify calls Buffer#toJSON before the replacer sees the value.
+function isSerializedBuffer(value: unknown): value is { type: "Buffer"; data: number[] } {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as { type?: unknown }).type === "Buffer" &&
+    Array.isArray((value as { data?: unknown }).data)
+  );
+}

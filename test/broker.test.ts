@@ -1,0 +1,208 @@
+import { connect } from "node:net";
+import test, { type ExecutionContext } from "ava";
+import { EmbeddedBroker, type BrokerOptions } from "../broker/embedded-broker.ts";
+import { silentLogger } from "../log/logger.ts";
+import { closed, collectMessages, connectClient, nextMessage, tempDir } from "./helpers/mqtt-clients.ts";
+
+async function startBroker(
+  t: ExecutionContext,
+  options: Partial<BrokerOptions> = {},
+): Promise<{ broker: EmbeddedBroker; url: string; wsUrl: string }> {
+  const broker = new EmbeddedBroker({
+    host: "127.0.0.1",
+    port: 0,
+    wsPort: 0,
+    stateDir: null,
+    logger: silentLogger(),
+    ...options,
+  });
+  t.teardown(() => broker.stop());
+  const { port, wsPort } = await broker.start();
+  return { broker, url: `mqtt://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${wsPort ?? 0}` };
+}
+
+for (const qos of [0, 1] as const) {
+  test(`an MQTT 3.1.1 subscriber receives a QoS ${qos} publish from another 3.1.1 client`, async (t) => {
+    const { url } = await startBroker(t);
+    const subscriber = await connectClient(t, url, { protocolVersion: 4 });
+    const publisher = await connectClient(t, url, { protocolVersion: 4 });
+    await subscriber.subscribeAsync("pipdu/pdu1/outlet/3/state", { qos: 1 });
+    const received = nextMessage(subscriber, "pipdu/pdu1/outlet/3/state");
+    await publisher.publishAsync("pipdu/pdu1/outlet/3/state", "ON", { qos });
+    const message = await received;
+    t.is(message.payload, "ON");
+    t.is(message.packet.qos, qos);
+    t.false(message.packet.retain);
+  });
+}
+
+test("a retained message is replayed to a later subscriber with the retain flag set", async (t) => {
+  const { url } = await startBroker(t);
+  const publisher = await connectClient(t, url);
+  await publisher.publishAsync("pipdu/pdu1/availability", "online", { qos: 1, retain: true });
+  const subscriber = await connectClient(t, url);
+  const received = nextMessage(subscriber, "pipdu/pdu1/availability");
+  await subscriber.subscribeAsync("pipdu/#", { qos: 1 });
+  const message = await received;
+  t.is(message.payload, "online");
+  t.true(message.packet.retain);
+});
+
+test("retained messages survive a broker stop and start with the same state directory", async (t) => {
+  const stateDir = await tempDir(t);
+  const first = await startBroker(t, { stateDir });
+  const publisher = await connectClient(t, first.url);
+  await publisher.publishAsync("pipdu/pdu1/outlet/3/state", "ON", { qos: 1, retain: true });
+  await publisher.publishAsync("pipdu/pdu1/outlet/4/state", Buffer.from([0, 255, 1]), {
+    qos: 0,
+    retain: true,
+  });
+  await publisher.publishAsync("pipdu/pdu1/outlet/5/state", "OFF", { qos: 1, retain: true });
+  await publisher.endAsync();
+  await first.broker.stop();
+
+  const second = await startBroker(t, { stateDir });
+  const subscriber = await connectClient(t, second.url);
+  const messages = collectMessages(subscriber);
+  const last = nextMessage(subscriber, "pipdu/pdu1/outlet/5/state");
+  await subscriber.subscribeAsync("pipdu/pdu1/outlet/+/state", { qos: 1 });
+  await last;
+  const byTopic = new Map(messages.map((m) => [m.topic, m]));
+  t.is(byTopic.get("pipdu/pdu1/outlet/3/state")?.payload, "ON");
+  t.deepEqual(byTopic.get("pipdu/pdu1/outlet/4/state")?.packet.payload, Buffer.from([0, 255, 1]));
+  t.true(messages.every((m) => m.packet.retain));
+  t.is(messages.length, 3);
+});
+
+test("deleting a retained message with an empty payload survives a broker restart", async (t) => {
+  const stateDir = await tempDir(t);
+  const first = await startBroker(t, { stateDir });
+  const publisher = await connectClient(t, first.url);
+  await publisher.publishAsync("homeassistant/device/pdu1/config", "{}", { qos: 1, retain: true });
+  await publisher.publishAsync("pipdu/pdu1/info", "{}", { qos: 1, retain: true });
+  await publisher.publishAsync("homeassistant/device/pdu1/config", "", { qos: 1, retain: true });
+  await publisher.endAsync();
+  await first.broker.stop();
+
+  const second = await startBroker(t, { stateDir });
+  const subscriber = await connectClient(t, second.url);
+  const messages = collectMessages(subscriber);
+  // "#" replays every retained message; the info one arriving proves the replay happened.
+  const info = nextMessage(subscriber, "pipdu/pdu1/info");
+  await subscriber.subscribeAsync("#", { qos: 1 });
+  await info;
+  t.deepEqual(
+    messages.map((m) => m.topic),
+    ["pipdu/pdu1/info"],
+  );
+});
+
+test("a WebSocket client exchanges messages with a TCP client", async (t) => {
+  const { url, wsUrl } = await startBroker(t);
+  const wsClient = await connectClient(t, wsUrl);
+  const tcpClient = await connectClient(t, url);
+  await wsClient.subscribeAsync("pipdu/pdu1/result", { qos: 1 });
+  const toWs = nextMessage(wsClient, "pipdu/pdu1/result");
+  await tcpClient.publishAsync("pipdu/pdu1/result", '{"status":"ok"}', { qos: 1 });
+  t.is((await toWs).payload, '{"status":"ok"}');
+
+  await tcpClient.subscribeAsync("pipdu/pdu1/outlet/1/set", { qos: 1 });
+  const toTcp = nextMessage(tcpClient, "pipdu/pdu1/outlet/1/set");
+  await wsClient.publishAsync("pipdu/pdu1/outlet/1/set", "TOGGLE", { qos: 1 });
+  t.is((await toTcp).payload, "TOGGLE");
+});
+
+test("a client's last will is published when its socket is destroyed", async (t) => {
+  const { url } = await startBroker(t);
+  const watcher = await connectClient(t, url);
+  await watcher.subscribeAsync("pipdu/pdu1/availability", { qos: 1 });
+  const agent = await connectClient(t, url, {
+    will: { topic: "pipdu/pdu1/availability", payload: Buffer.from("offline"), qos: 1, retain: true },
+  });
+  const will = nextMessage(watcher, "pipdu/pdu1/availability");
+  agent.stream.destroy();
+  const message = await will;
+  t.is(message.payload, "offline");
+});
+
+test("a clean disconnect does not publish the last will", async (t) => {
+  const { url } = await startBroker(t);
+  const watcher = await connectClient(t, url);
+  const messages = collectMessages(watcher);
+  await watcher.subscribeAsync("pipdu/pdu1/#", { qos: 1 });
+  const agent = await connectClient(t, url, {
+    will: { topic: "pipdu/pdu1/availability", payload: Buffer.from("offline"), qos: 1, retain: false },
+  });
+  await agent.endAsync();
+  const marker = nextMessage(watcher, "pipdu/pdu1/marker");
+  const other = await connectClient(t, url);
+  await other.publishAsync("pipdu/pdu1/marker", "after", { qos: 1 });
+  await marker;
+  t.deepEqual(
+    messages.map((m) => m.topic),
+    ["pipdu/pdu1/marker"],
+  );
+});
+
+test("stop() resolves with clients still connected and closes their connections", async (t) => {
+  const { broker, url, wsUrl } = await startBroker(t);
+  const tcpClient = await connectClient(t, url);
+  const wsClient = await connectClient(t, wsUrl);
+  const bothClosed = Promise.all([closed(tcpClient), closed(wsClient)]);
+  await broker.stop();
+  await bothClosed;
+  t.pass();
+});
+
+test("port 0 picks a free port for each listener and a second start on the same ports fails cleanly", async (t) => {
+  const { broker } = await startBroker(t);
+  const other = new EmbeddedBroker({
+    host: "127.0.0.1",
+    port: 0,
+    wsPort: null,
+    stateDir: null,
+    logger: silentLogger(),
+  });
+  t.teardown(() => other.stop());
+  const address = await other.start();
+  t.true(address.port > 0);
+  t.is(address.wsPort, null);
+  await broker.stop();
+  const clash = new EmbeddedBroker({
+    host: "127.0.0.1",
+    port: address.port,
+    wsPort: null,
+    stateDir: null,
+    logger: silentLogger(),
+  });
+  await t.throwsAsync(clash.start(), { code: "EADDRINUSE" });
+});
+
+test("garbage bytes on the MQTT port close that connection and the broker keeps serving", async (t) => {
+  const { url } = await startBroker(t);
+  const port = Number(new URL(url).port);
+  await new Promise<void>((resolve) => {
+    const socket = connect(port, "127.0.0.1", () =>
+      socket.write(Buffer.from("GET / HTTP/1.1\r\n\r\n\xff\xff\xff")),
+    );
+    socket.on("error", () => undefined);
+    socket.on("close", () => resolve());
+  });
+  const client = await connectClient(t, url);
+  await client.subscribeAsync("pipdu/x", { qos: 1 });
+  const received = nextMessage(client, "pipdu/x");
+  await client.publishAsync("pipdu/x", "still here", { qos: 1 });
+  t.is((await received).payload, "still here");
+});
+
+test("a client id named like an Object prototype member connects and is served", async (t) => {
+  const { url } = await startBroker(t);
+  for (const clientId of ["constructor", "__proto__", "toString"]) {
+    const client = await connectClient(t, url, { clientId });
+    await client.subscribeAsync("pipdu/proto", { qos: 1 });
+    const received = nextMessage(client, "pipdu/proto");
+    await client.publishAsync("pipdu/proto", clientId, { qos: 1 });
+    t.is((await received).payload, clientId);
+    await client.endAsync();
+  }
+});
