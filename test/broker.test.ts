@@ -206,3 +206,77 @@ test("a client id named like an Object prototype member connects and is served",
     await client.endAsync();
   }
 });
+
+// Hand-built MQTT 3.1.1 packets: MQTT.js picks its own message ids, this test needs to reuse one.
+function mqttString(text: string): Buffer {
+  const bytes = Buffer.from(text);
+  return Buffer.concat([Buffer.from([bytes.length >> 8, bytes.length & 0xff]), bytes]);
+}
+function packet(header: number, body: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([header, body.length]), body]); // bodies here stay under 128 bytes
+}
+const connectPacket = (clientId: string): Buffer =>
+  packet(0x10, Buffer.concat([mqttString("MQTT"), Buffer.from([4, 0x02, 0, 60]), mqttString(clientId)]));
+const publishQos2 = (topic: string, messageId: number, payload: string): Buffer =>
+  packet(
+    0x34,
+    Buffer.concat([mqttString(topic), Buffer.from([messageId >> 8, messageId & 0xff]), Buffer.from(payload)]),
+  );
+
+function rawSession(port: number): {
+  send(bytes: Buffer): void;
+  next(type: number): Promise<Buffer>;
+  destroy(): void;
+} {
+  const socket = connect(port, "127.0.0.1");
+  let buffered = Buffer.alloc(0);
+  const waiting: { type: number; resolve: (packet: Buffer) => void }[] = [];
+  socket.on("data", (chunk) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    while (buffered.length >= 2 && buffered.length >= 2 + (buffered[1] ?? 0)) {
+      const length = 2 + (buffered[1] ?? 0);
+      const received = buffered.subarray(0, length);
+      buffered = buffered.subarray(length);
+      const index = waiting.findIndex((w) => w.type === (received[0] ?? 0) >> 4);
+      if (index >= 0) waiting.splice(index, 1)[0]?.resolve(received);
+    }
+  });
+  socket.on("error", () => undefined);
+  return {
+    send: (bytes) => socket.write(bytes),
+    next: (type) => new Promise((resolve) => waiting.push({ type, resolve })),
+    destroy: () => socket.destroy(),
+  };
+}
+
+test("a QoS 2 publish reusing a message id after a clean-session reconnect is delivered, not dropped as a duplicate", async (t) => {
+  const { url } = await startBroker(t);
+  const port = Number(new URL(url).port);
+  const subscriber = await connectClient(t, url);
+  const messages = collectMessages(subscriber);
+  await subscriber.subscribeAsync("pipdu/pdu1/outlet/3/set", { qos: 2 });
+
+  const first = rawSession(port);
+  first.send(connectPacket("panel"));
+  await first.next(2); // CONNACK
+  first.send(publishQos2("pipdu/pdu1/outlet/3/set", 7, "ON"));
+  await first.next(5); // PUBREC; the connection drops before PUBREL
+  first.destroy();
+
+  const second = rawSession(port);
+  t.teardown(() => second.destroy());
+  second.send(connectPacket("panel"));
+  await second.next(2);
+  second.send(publishQos2("pipdu/pdu1/outlet/3/set", 7, "OFF"));
+  await second.next(5);
+  second.send(Buffer.from([0x62, 2, 0, 7])); // PUBREL
+  await second.next(7); // PUBCOMP
+  const marker = nextMessage(subscriber, "pipdu/marker");
+  await subscriber.subscribeAsync("pipdu/marker", { qos: 1 });
+  await subscriber.publishAsync("pipdu/marker", "sync", { qos: 1 });
+  await marker;
+  t.deepEqual(
+    messages.filter((m) => m.topic === "pipdu/pdu1/outlet/3/set").map((m) => m.payload),
+    ["ON", "OFF"],
+  );
+});
