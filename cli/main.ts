@@ -1,0 +1,84 @@
+// pipdu <command>: the one entry point. Sub-commands live in their own files.
+import { ConfigError, loadConfig, type Settings } from "../config/load.ts";
+import { createLogger, type Logger } from "../log/logger.ts";
+import { runBroker, runPdu, runStandalone } from "./run.ts";
+
+const USAGE = `usage: pipdu <command> [--key value ...]
+
+commands:
+  start          standalone: embedded broker + pdu-agent (simulated hardware where there is none)
+  broker         the embedded MQTT broker only
+  pdu            the pdu-agent only, against the broker at PIPDU_MQTT_URL
+  config check   validate the configuration and exit
+  config print   print the effective configuration (secrets masked)
+
+Settings come from defaults < PIPDU_CONFIG file < PIPDU_* environment < --key value (README: Configuration).`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, sub] = argv;
+  const rest = argv.slice(command === "config" ? 2 : 1);
+  if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+    console.log(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  let settings: Settings;
+  let print: () => string;
+  try {
+    ({ settings, print } = loadConfig({ argv: rest }));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const problem of err.problems) console.error(`pipdu: configuration error: ${problem}`);
+      return 2;
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: settings.log.level, format: settings.log.format });
+  switch (command) {
+    case "config":
+      if (sub === "check") {
+        console.log("configuration ok");
+        return 0;
+      }
+      if (sub === "print") {
+        console.log(print());
+        return 0;
+      }
+      console.error(`pipdu config: unknown sub-command "${sub ?? ""}"; use check or print`);
+      return 2;
+    case "start":
+      return runUntilSignal(() => runStandalone(settings, logger), logger);
+    case "broker":
+      return runUntilSignal(() => runBroker(settings, logger), logger);
+    case "pdu":
+      return runUntilSignal(() => runPdu(settings, logger), logger);
+    default:
+      console.error(`pipdu: unknown command "${command}"\n${USAGE}`);
+      return 2;
+  }
+}
+
+/** Start something, then stop it cleanly on SIGINT/SIGTERM. A second signal exits at once. */
+async function runUntilSignal(start: () => Promise<() => Promise<void>>, logger: Logger): Promise<number> {
+  let stop: () => Promise<void>;
+  try {
+    stop = await start();
+  } catch (err) {
+    logger.error(`start-up failed: ${(err as Error).message}`);
+    return 1;
+  }
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
+  logger.info(`${signal}: stopping`);
+  const force = (): never => process.exit(130);
+  process.once("SIGINT", force);
+  process.once("SIGTERM", force);
+  try {
+    await stop();
+    return 0;
+  } catch (err) {
+    logger.error(`stop failed: ${(err as Error).message}`);
+    return 1;
+  }
+}

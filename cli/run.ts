@@ -1,0 +1,73 @@
+// Compose the parts for each way of running piPDU. Each returns its stop function.
+import path from "node:path";
+import { EmbeddedBroker } from "../broker/embedded-broker.ts";
+import type { Settings } from "../config/load.ts";
+import type { Logger } from "../log/logger.ts";
+import { PduAgent } from "../pdu-agent/agent.ts";
+import { createController } from "../pdu-agent/hardware/create-controller.ts";
+
+type Stop = () => Promise<void>;
+
+export async function runBroker(settings: Settings, logger: Logger): Promise<Stop> {
+  const { broker: b } = settings;
+  const broker = new EmbeddedBroker({
+    host: b.host,
+    port: b.port,
+    wsPort: b.wsPort === 0 ? null : b.wsPort,
+    stateDir: path.join(settings.stateDir, "broker"),
+    logger,
+  });
+  const address = await broker.start();
+  console.log(`piPDU broker: mqtt://${b.host}:${address.port}${address.wsPort === null ? "" : `, ws://${b.host}:${address.wsPort}`}`);
+  return () => broker.stop();
+}
+
+export async function runPdu(settings: Settings, logger: Logger): Promise<Stop> {
+  const controller = await createController(settings, logger);
+  const agent = new PduAgent({ settings, controller, logger });
+  try {
+    await agent.start();
+  } catch (err) {
+    await controller.close();
+    throw err;
+  }
+  return () => agent.stop();
+}
+
+/** Embedded broker (when enabled) + pdu-agent; the agent talks to the embedded broker. */
+export async function runStandalone(settings: Settings, logger: Logger): Promise<Stop> {
+  const stops: Stop[] = [];
+  let pduSettings = settings;
+  if (settings.broker.enabled) {
+    const { broker: b } = settings;
+    const broker = new EmbeddedBroker({
+      host: b.host,
+      port: b.port,
+      wsPort: b.wsPort === 0 ? null : b.wsPort,
+      stateDir: path.join(settings.stateDir, "broker"),
+      logger,
+    });
+    const address = await broker.start();
+    stops.push(() => broker.stop());
+    const local = b.host === "0.0.0.0" || b.host === "::" ? "127.0.0.1" : b.host;
+    pduSettings = { ...settings, mqtt: { ...settings.mqtt, url: `mqtt://${local}:${address.port}` } };
+  }
+  try {
+    stops.unshift(await runPdu(pduSettings, logger));
+  } catch (err) {
+    for (const stop of stops) await stop();
+    throw err;
+  }
+  const { id } = settings.pdu;
+  const base = settings.mqtt.baseTopic;
+  console.log(
+    [
+      `piPDU "${id}" is running (${pduSettings.mqtt.url}).`,
+      `  watch:  mosquitto_sub -h 127.0.0.1 -p ${new URL(pduSettings.mqtt.url).port || "1883"} -t '${base}/#' -v`,
+      `  switch: mosquitto_pub -h 127.0.0.1 -p ${new URL(pduSettings.mqtt.url).port || "1883"} -t ${base}/${id}/outlet/3/set -m ON`,
+    ].join("\n"),
+  );
+  return async () => {
+    for (const stop of stops) await stop();
+  };
+}

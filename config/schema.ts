@@ -1,0 +1,126 @@
+// The one configuration schema. Precedence: defaults < config file < environment (PIPDU_*) < command line.
+import { matching, numberIn, oneOf } from "./formats.ts";
+import { brokerSchema } from "./broker-schema.ts";
+import "./outlets.ts";
+
+export const schema = {
+  config: {
+    doc: "Configuration file (JSON or YAML).",
+    format: "optional-string",
+    default: null as string | null,
+    env: "PIPDU_CONFIG",
+    arg: "config",
+  },
+  stateDir: {
+    doc: "Directory for persistent state: energy counters, retained messages, simulated relays.",
+    format: String,
+    default: "./state",
+    env: "PIPDU_STATE_DIR",
+    arg: "stateDir",
+  },
+  pdu: {
+    id: {
+      doc: "PDU id used in topics: lower-case letters, digits, _ and -.",
+      format: matching(/^[a-z0-9_-]{1,64}$/, "1 to 64 of a-z, 0-9, _ and -"),
+      default: "pdu1",
+      env: "PIPDU_PDU_ID",
+      arg: "pdu.id",
+    },
+    name: {
+      doc: "Human name of the PDU (Home Assistant device name, web page).",
+      format: matching(/^[^\u0000-\u001f]{1,64}$/, "1 to 64 printable characters"),
+      default: "piPDU",
+      env: "PIPDU_PDU_NAME",
+      arg: "pdu.name",
+    },
+    outletCount: {
+      doc: "Number of outlets fitted.",
+      format: numberIn("outlet-count", 1, 16, true),
+      default: 16,
+      env: "PIPDU_PDU_OUTLET_COUNT",
+      arg: "pdu.outletCount",
+    },
+  },
+  outlets: {
+    doc: 'Per-outlet settings by position: [{"name":"Switch","protected":true,"load":{"watts":25}}]. Env value is JSON.',
+    format: "outlet-list",
+    default: [] as unknown[],
+    env: "PIPDU_OUTLETS",
+  },
+  mqtt: {
+    url: {
+      doc: "Broker URL (mqtt://, mqtts://, ws://, wss://).",
+      format: matching(/^(mqtts?|wss?|tcp|tls):\/\/[^\s]+$/, "a URL such as mqtt://host:1883 or mqtts://host:8883"),
+      default: "mqtt://127.0.0.1:1883",
+      env: "PIPDU_MQTT_URL",
+      arg: "mqtt.url",
+    },
+    username: { doc: "Broker user name.", format: "optional-string", default: null as string | null, env: "PIPDU_MQTT_USERNAME", arg: "mqtt.username" },
+    password: {
+      doc: "Broker password.",
+      format: "optional-string",
+      default: null as string | null,
+      env: "PIPDU_MQTT_PASSWORD",
+      sensitive: true,
+    },
+    baseTopic: {
+      doc: "First level(s) of every topic.",
+      format: matching(/^[^#+\s/][^#+\s]*[^#+\s/]$|^[^#+\s/]$/, "topic levels without wildcards, spaces or leading/trailing /"),
+      default: "pipdu",
+      env: "PIPDU_MQTT_BASE_TOPIC",
+      arg: "mqtt.baseTopic",
+    },
+    protocol: {
+      doc: "MQTT version: auto tries 5 and falls back to 3.1.1.",
+      format: oneOf(["auto", "5", "3.1.1"]),
+      default: "auto",
+      env: "PIPDU_MQTT_PROTOCOL",
+      arg: "mqtt.protocol",
+    },
+    caFile: { doc: "CA certificate for mqtts:// (PEM).", format: "optional-string", default: null as string | null, env: "PIPDU_MQTT_CA_FILE" },
+  },
+  broker: brokerSchema,
+  hardware: {
+    doc: "auto: the Mega on I2C if it answers, else the simulator; i2c: the Mega only; sim: the simulator.",
+    format: oneOf(["auto", "i2c", "sim"]),
+    default: "auto",
+    env: "PIPDU_HARDWARE",
+    arg: "hardware",
+  },
+  i2c: {
+    bus: { doc: "I2C bus number (/dev/i2c-N).", format: numberIn("i2c-bus-number", 0, 255, true), default: 1, env: "PIPDU_I2C_BUS" },
+    address: { doc: "I2C address of the Mega.", format: numberIn("i2c-address", 0x08, 0x77, true), default: 0x42, env: "PIPDU_I2C_ADDRESS" },
+  },
+  mains: {
+    voltage: { doc: "Mains voltage used for watts (no voltage channel).", format: numberIn("mains-voltage", 90, 260), default: 230, env: "PIPDU_MAINS_VOLTAGE" },
+    powerFactor: { doc: "Assumed power factor: W = A × V × PF.", format: numberIn("power-factor", 0.1, 1), default: 1, env: "PIPDU_MAINS_POWER_FACTOR" },
+    frequency: { doc: "Mains frequency in Hz.", format: numberIn("mains-frequency", 50, 60, true), default: 50, env: "PIPDU_MAINS_FREQUENCY" },
+  },
+  telemetry: {
+    interval: { doc: "Seconds between hardware reads.", format: numberIn("telemetry-interval", 0.1, 60), default: 1, env: "PIPDU_TELEMETRY_INTERVAL" },
+    maxAge: { doc: "Every value is re-published at least this often (seconds).", format: numberIn("telemetry-max-age", 1, 3600), default: 60, env: "PIPDU_TELEMETRY_MAX_AGE" },
+    deadband: {
+      power: { doc: "Watts a power reading must move before it is published.", format: numberIn("deadband-power", 0, 1000), default: 1, env: "PIPDU_TELEMETRY_DEADBAND_POWER" },
+      current: { doc: "Amperes a current reading must move before it is published.", format: numberIn("deadband-current", 0, 10), default: 0.01, env: "PIPDU_TELEMETRY_DEADBAND_CURRENT" },
+      energy: { doc: "kWh an energy counter must move before it is published.", format: numberIn("deadband-energy", 0, 10), default: 0.001, env: "PIPDU_TELEMETRY_DEADBAND_ENERGY" },
+    },
+  },
+  commands: {
+    defaultCycleDelay: { doc: "Seconds between off and on in a CYCLE.", format: numberIn("cycle-delay", 0, 3600), default: 5, env: "PIPDU_COMMANDS_DEFAULT_CYCLE_DELAY" },
+    maxDelay: { doc: "Longest delay a command may ask for (seconds).", format: numberIn("max-delay", 0, 86400), default: 3600, env: "PIPDU_COMMANDS_MAX_DELAY" },
+  },
+  energy: {
+    saveInterval: { doc: "Seconds between energy counter saves (also saved on stop).", format: numberIn("energy-save-interval", 1, 3600), default: 30, env: "PIPDU_ENERGY_SAVE_INTERVAL" },
+  },
+  http: { port: { doc: "Gateway HTTP port (web page, REST, metrics).", format: "tcp-port", default: 8080, env: "PIPDU_HTTP_PORT", arg: "http.port" } },
+  pdudaemon: { port: { doc: "PDUDaemon-compatible port (HTTP and TCP).", format: "tcp-port", default: 16421, env: "PIPDU_PDUDAEMON_PORT", arg: "pdudaemon.port" } },
+  ha: {
+    discovery: { doc: "Publish Home Assistant MQTT discovery.", format: "bool", default: true, env: "PIPDU_HA_DISCOVERY" },
+    discoveryPrefix: { doc: "Home Assistant discovery prefix.", format: matching(/^[a-zA-Z0-9_-]+(\/[a-zA-Z0-9_-]+)*$/, "topic levels of a-z, A-Z, 0-9, _ and -"), default: "homeassistant", env: "PIPDU_HA_DISCOVERY_PREFIX" },
+    statusTopic: { doc: "Home Assistant birth/status topic.", format: String, default: "homeassistant/status", env: "PIPDU_HA_STATUS_TOPIC" },
+  },
+  log: {
+    level: { doc: "error, warn, info, debug.", format: oneOf(["error", "warn", "info", "debug"]), default: "info", env: "PIPDU_LOG_LEVEL", arg: "log.level" },
+    format: { doc: "text or json.", format: oneOf(["text", "json"]), default: "text", env: "PIPDU_LOG_FORMAT" },
+  },
+};

@@ -1,0 +1,37 @@
+// The validated configuration as the code sees it (README: Configuration). Mirrors config/schema.ts.
+import type { OutletConfig } from "./outlets.ts";
+
+export interface Settings {
+  config: string | null;
+  stateDir: string;
+  pdu: { id: string; name: string; outletCount: number };
+  outlets: OutletConfig[];
+  mqtt: {
+    url: string;
+    username: string | null;
+    password: string | null;
+    baseTopic: string;
+    protocol: "auto" | "5" | "3.1.1";
+    caFile: string | null;
+  };
+  broker: {
+    enabled: boolean;
+    host: string;
+    port: number;
+    wsPort: number;
+    allowAnonymous: boolean;
+    passwordFile: string | null;
+    aclFile: string | null;
+    tls: { port: number; certFile: string | null; keyFile: string | null };
+  };
+  hardware: "auto" | "i2c" | "sim";
+  i2c: { bus: number; address: number };
+  mains: { voltage: number; powerFactor: number; frequency: number };
+  telemetry: { interval: number; maxAge: number; deadband: { power: number; current: number; energy: number } };
+  commands: { defaultCycleDelay: number; maxDelay: number };
+  energy: { saveInterval: number };
+  http: { port: number };
+  pdudaemon: { port: number };
+  ha: { discovery: boolean; discoveryPrefix: string; statusTopic: string };
+  log: { level: "error" | "warn" | "info" | "debug"; format: "text" | "json" };
+}

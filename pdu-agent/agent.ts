@@ -1,0 +1,288 @@
+// The pdu-agent: owns the hardware, polls it, integrates energy, and serves the MQTT contract.
+// Starting or stopping it never switches an outlet: relay state is read from the firmware, never written on start.
+import type { MqttClient } from "mqtt";
+import type { Settings } from "../config/load.ts";
+import type { Logger } from "../log/logger.ts";
+import { connectMqtt } from "../lib/mqtt-connect.ts";
+import { realSleep, type Sleep } from "../lib/sleep.ts";
+import { MAX_PAYLOAD_BYTES, type CommandLimits } from "../protocol/commands.ts";
+import {
+  formatCurrent,
+  formatEnergy,
+  formatPower,
+  formatState,
+  round,
+  type InfoPayload,
+  type TelemetryPayload,
+} from "../protocol/payloads.ts";
+import { Topics } from "../protocol/topics.ts";
+import { ChangeFilter } from "./change-filter.ts";
+import { CommandExecutor } from "./command-executor.ts";
+import { CommandQueue } from "./command-queue.ts";
+import { EnergyMeter } from "./energy-meter.ts";
+import { EnergyStore } from "./energy-store.ts";
+import type { HardwareInfo, OutletController } from "./hardware/outlet-controller.ts";
+import { MqttBridge } from "./mqtt-bridge.ts";
+
+export const AGENT_VERSION = "0.1.0";
+/** Consecutive failed hardware polls before the PDU is reported offline. */
+const LINK_FAILURES_OFFLINE = 3;
+
+export interface AgentDeps {
+  settings: Settings;
+  controller: OutletController;
+  logger: Logger;
+  sleep?: Sleep;
+}
+
+export class PduAgent {
+  private readonly settings: Settings;
+  private readonly topics: Topics;
+  private readonly queue = new CommandQueue();
+  private readonly executor: CommandExecutor;
+  private readonly filter: ChangeFilter;
+  private readonly store: EnergyStore;
+  private meter: EnergyMeter | null = null;
+  private hardware: HardwareInfo | null = null;
+  private client: MqttClient | null = null;
+  private bridge: MqttBridge | null = null;
+  private states: boolean[] = [];
+  private currents: number[] = [];
+  private pollTimer: NodeJS.Timeout | null = null;
+  private saveTimer: NodeJS.Timeout | null = null;
+  private polling: Promise<void> = Promise.resolve();
+  private linkFailures = 0;
+  /** Bumped on every command-driven change, so a poll that raced a command does not publish stale states. */
+  private stateVersion = 0;
+  private online = false;
+  private readonly abort = new AbortController();
+
+  constructor(private readonly deps: AgentDeps) {
+    this.settings = deps.settings;
+    this.topics = new Topics(deps.settings.mqtt.baseTopic);
+    this.filter = new ChangeFilter(deps.settings.telemetry.maxAge * 1000);
+    this.store = new EnergyStore(deps.settings.stateDir, deps.settings.pdu.id);
+    this.executor = new CommandExecutor({
+      controller: deps.controller,
+      queue: this.queue,
+      sleep: deps.sleep ?? realSleep,
+      isProtected: (n) => this.settings.outlets[n - 1]?.protected === true,
+      onStates: (states) => this.onStates(states),
+    });
+  }
+
+  get pduId(): string {
+    return this.settings.pdu.id;
+  }
+
+  async start(): Promise<void> {
+    const { controller, logger } = this.deps;
+    this.hardware = await controller.describe();
+    if (this.hardware.outletCount < this.settings.pdu.outletCount) {
+      logger.warn(`firmware reports ${this.hardware.outletCount} outlets, configuration says ${this.settings.pdu.outletCount}`, { component: "agent" });
+    }
+    this.states = (await controller.readRelays()).slice(0, this.outletCount);
+    this.currents = new Array<number>(this.outletCount).fill(0);
+    this.meter = new EnergyMeter(this.store.load(this.outletCount), Math.max(5000, 5 * this.settings.telemetry.interval * 1000));
+    logger.info(
+      `${this.hardware.kind} firmware ${this.hardware.firmwareVersion}, ${this.outletCount} outlets, on: ${this.onList() || "none"} (read from hardware, not switched)`,
+      { component: "agent" },
+    );
+
+    const { mqtt } = this.settings;
+    this.client = await connectMqtt({
+      url: mqtt.url,
+      clientId: `pipdu-${this.pduId}`,
+      protocol: mqtt.protocol,
+      username: mqtt.username,
+      password: mqtt.password,
+      caFile: mqtt.caFile,
+      will: { topic: this.topics.availability(this.pduId), payload: "offline", retain: true, qos: 1 },
+      logger,
+      signal: this.abort.signal,
+    });
+    this.bridge = new MqttBridge({
+      client: this.client,
+      topics: this.topics,
+      pduId: this.pduId,
+      limits: () => this.limits(),
+      executor: this.executor,
+      logger,
+    });
+    await this.bridge.start();
+    this.client.on("connect", () => void this.announce());
+    this.client.on("offline", () => logger.warn("broker connection lost; reconnecting", { component: "mqtt" }));
+    await this.poll();
+    await this.announce();
+    this.pollTimer = setInterval(() => {
+      this.polling = this.polling.then(() => this.poll());
+    }, this.settings.telemetry.interval * 1000);
+    this.saveTimer = setInterval(() => this.saveEnergy(), this.settings.energy.saveInterval * 1000);
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.saveTimer) clearInterval(this.saveTimer);
+    await this.executor.stop();
+    await this.polling;
+    this.saveEnergy();
+    if (this.client && this.bridge) {
+      await this.bridge.publishAvailability(false);
+      this.bridge.stop();
+      await this.client.endAsync();
+    }
+    await this.deps.controller.close();
+    this.deps.logger.info("stopped; relays left as they are", { component: "agent" });
+  }
+
+  private get outletCount(): number {
+    return Math.min(this.settings.pdu.outletCount, this.hardware?.outletCount ?? this.settings.pdu.outletCount);
+  }
+
+  private limits(): CommandLimits {
+    return {
+      outletCount: this.outletCount,
+      maxDelay: this.settings.commands.maxDelay,
+      defaultCycleDelay: this.settings.commands.defaultCycleDelay,
+    };
+  }
+
+  /** Everything a client needs after a (re)connect: availability, info, every value. */
+  private async announce(): Promise<void> {
+    if (!this.bridge) return;
+    this.filter.reset();
+    this.online = this.linkFailures < LINK_FAILURES_OFFLINE;
+    await Promise.all([this.bridge.publishAvailability(this.online), this.bridge.publishInfo(this.info())]);
+    await this.publishReadings(Date.now());
+  }
+
+  private async poll(): Promise<void> {
+    const { controller, logger } = this.deps;
+    try {
+      const version = this.stateVersion;
+      const [states, currents] = [await controller.readRelays(), await controller.readCurrents()];
+      if (version === this.stateVersion) this.states = states.slice(0, this.outletCount);
+      this.currents = currents.slice(0, this.outletCount).map((a, i) => (this.states[i] ? a : 0));
+      const now = Date.now();
+      this.meter?.add(now, this.powers());
+      if (this.linkFailures >= LINK_FAILURES_OFFLINE) {
+        logger.info("hardware link restored", { component: "agent" });
+        this.linkFailures = 0;
+        await this.announce();
+        return;
+      }
+      this.linkFailures = 0;
+      await this.publishReadings(now);
+    } catch (err) {
+      this.linkFailures++;
+      logger.warn(`hardware poll failed (${this.linkFailures} in a row): ${(err as Error).message}`, { component: "agent" });
+      if (this.linkFailures === LINK_FAILURES_OFFLINE && this.bridge) {
+        this.online = false;
+        await this.bridge.publishAvailability(false);
+      }
+    }
+  }
+
+  private onStates(states: boolean[]): void {
+    const changed = states.slice(0, this.outletCount);
+    const now = Date.now();
+    this.stateVersion++;
+    changed.forEach((on, i) => {
+      if (on !== this.states[i] && !on) this.currents[i] = 0;
+    });
+    this.states = changed;
+    if (!this.bridge) return;
+    for (let i = 0; i < this.states.length; i++) {
+      const value = formatState(this.states[i] ?? false);
+      if (this.filter.offer(`${i + 1}/state`, value, 0, now)) void this.bridge.publishOutlet(i + 1, "state", value);
+    }
+  }
+
+  private async publishReadings(now: number): Promise<void> {
+    const bridge = this.bridge;
+    if (!bridge || !this.online) return;
+    const { deadband } = this.settings.telemetry;
+    const powers = this.powers();
+    const energy = this.meter?.values() ?? [];
+    const publishes: Promise<unknown>[] = [];
+    for (let i = 0; i < this.outletCount; i++) {
+      const n = i + 1;
+      const values: [key: "state" | "power" | "current" | "energy", raw: number | string, band: number, text: string][] = [
+        ["state", formatState(this.states[i] ?? false), 0, formatState(this.states[i] ?? false)],
+        ["power", powers[i] ?? 0, deadband.power, formatPower(powers[i] ?? 0)],
+        ["current", this.currents[i] ?? 0, deadband.current, formatCurrent(this.currents[i] ?? 0)],
+        ["energy", energy[i] ?? 0, deadband.energy, formatEnergy(energy[i] ?? 0)],
+      ];
+      for (const [metric, raw, band, text] of values) {
+        if (this.filter.offer(`${n}/${metric}`, raw, band, now)) publishes.push(bridge.publishOutlet(n, metric, text));
+      }
+    }
+    publishes.push(bridge.publishTelemetry(this.telemetry(now)));
+    await Promise.all(publishes);
+  }
+
+  private powers(): number[] {
+    const { voltage, powerFactor } = this.settings.mains;
+    return this.currents.map((a) => a * voltage * powerFactor);
+  }
+
+  private telemetry(now: number): TelemetryPayload {
+    const powers = this.powers();
+    const energy = this.meter?.values() ?? [];
+    const outlets = this.states.map((on, i) => ({
+      outlet: i + 1,
+      name: this.outletName(i + 1),
+      state: formatState(on),
+      power: round(powers[i] ?? 0, 1),
+      current: round(this.currents[i] ?? 0, 3),
+      energy: round(energy[i] ?? 0, 4),
+    }));
+    const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+    return {
+      pdu: this.pduId,
+      time: new Date(now).toISOString(),
+      outlets,
+      totals: {
+        power: round(sum(powers), 1),
+        current: round(sum(this.currents), 3),
+        energy: round(sum(energy), 4),
+        outletsOn: this.states.filter(Boolean).length,
+      },
+    };
+  }
+
+  private info(): InfoPayload {
+    const { mains, commands } = this.settings;
+    return {
+      pdu: this.pduId,
+      name: this.settings.pdu.name,
+      outlets: Array.from({ length: this.outletCount }, (_, i) => ({
+        number: i + 1,
+        name: this.outletName(i + 1),
+        protected: this.settings.outlets[i]?.protected === true,
+      })),
+      firmware: { version: this.hardware?.firmwareVersion ?? "unknown", hardware: this.hardware?.kind ?? "unknown" },
+      agent: { version: AGENT_VERSION },
+      mains: { voltage: mains.voltage, voltageSource: "configured", powerFactor: mains.powerFactor, frequency: mains.frequency },
+      limits: { maxDelay: commands.maxDelay, defaultCycleDelay: commands.defaultCycleDelay, maxPayloadBytes: MAX_PAYLOAD_BYTES },
+    };
+  }
+
+  private outletName(n: number): string {
+    return this.settings.outlets[n - 1]?.name ?? `Outlet ${n}`;
+  }
+
+  private onList(): string {
+    return this.states.flatMap((on, i) => (on ? [String(i + 1)] : [])).join(", ");
+  }
+
+  private saveEnergy(): void {
+    if (!this.meter) return;
+    try {
+      this.store.save(this.meter.values());
+    } catch (err) {
+      this.deps.logger.error(`energy counters not saved: ${(err as Error).message}`, { component: "agent" });
+    }
+  }
+}

@@ -1,0 +1,132 @@
+// Carries out parsed commands on the hardware through the PDU's one queue. Every command ends in exactly
+// one result. A cycle is one queue task, so nothing interleaves between its off and its on.
+import type { Command, CommandError } from "../protocol/commands.ts";
+import { formatState, type ResultPayload } from "../protocol/payloads.ts";
+import type { Sleep } from "../lib/sleep.ts";
+import type { CommandQueue } from "./command-queue.ts";
+import { HardwareError, type OutletController } from "./hardware/outlet-controller.ts";
+
+export interface ExecutorDeps {
+  controller: OutletController;
+  queue: CommandQueue;
+  sleep: Sleep;
+  isProtected: (outlet: number) => boolean;
+  /** Called with the relay states read back after every change (and after a failed one). */
+  onStates: (states: boolean[]) => void;
+  now?: () => number;
+}
+
+export interface PendingAction {
+  id: number;
+  outlet: number;
+  action: Command["action"];
+  dueAt: number;
+}
+
+export class CommandExecutor {
+  private readonly pending = new Map<number, { action: PendingAction; abort: AbortController }>();
+  private nextId = 1;
+  private stopping = false;
+  /** Aborting this cuts short the wait inside a running cycle, so a stop finishes the cycle at once. */
+  private readonly stopSignal = new AbortController();
+
+  constructor(private readonly deps: ExecutorDeps) {}
+
+  pendingActions(): PendingAction[] {
+    return [...this.pending.values()].map((p) => p.action);
+  }
+
+  async execute(command: Command): Promise<ResultPayload> {
+    if (this.stopping) return this.failure(command, { code: "shutting_down", message: "the pdu-agent is stopping" });
+    const refusal = this.checkProtection(command);
+    if (refusal) return this.failure(command, refusal);
+    if (command.action !== "cycle" && command.delay !== undefined && command.delay > 0) {
+      const cancelled = await this.waitPending(command, command.delay);
+      if (cancelled) return this.failure(command, cancelled);
+    }
+    return this.deps.queue.run(() => this.apply(command));
+  }
+
+  /** Cancel waiting delayed commands (their results say why) and finish a running cycle without waiting. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.stopSignal.abort();
+    for (const p of this.pending.values()) p.abort.abort();
+    await this.deps.queue.drain();
+  }
+
+  private checkProtection(command: Command): CommandError | null {
+    if (!this.deps.isProtected(command.outlet) || command.force === true) return null;
+    if (command.action === "off" || command.action === "cycle" || command.action === "toggle") {
+      return {
+        code: "protected_outlet",
+        message: `outlet ${command.outlet} is protected: ${command.action.toUpperCase()} needs "force": true`,
+      };
+    }
+    return null;
+  }
+
+  private async waitPending(command: Command, seconds: number): Promise<CommandError | null> {
+    const id = this.nextId++;
+    const abort = new AbortController();
+    const now = this.deps.now?.() ?? Date.now();
+    this.pending.set(id, { action: { id, outlet: command.outlet, action: command.action, dueAt: now + seconds * 1000 }, abort });
+    await this.deps.sleep(seconds * 1000, abort.signal);
+    this.pending.delete(id);
+    if (!abort.signal.aborted) return null;
+    return this.stopping
+      ? { code: "shutting_down", message: "the pdu-agent stopped before the delay ran out; nothing was switched" }
+      : { code: "cancelled", message: "cancelled before the delay ran out; nothing was switched" };
+  }
+
+  private async apply(command: Command): Promise<ResultPayload> {
+    const { controller } = this.deps;
+    const n = command.outlet;
+    try {
+      let states: boolean[];
+      switch (command.action) {
+        case "on":
+        case "off":
+          states = await controller.setRelay(n, command.action === "on");
+          break;
+        case "toggle": {
+          const current = await controller.readRelays();
+          const on = !(current[n - 1] ?? false);
+          if (!on && this.deps.isProtected(n) && command.force !== true) {
+            return this.failure(command, { code: "protected_outlet", message: `outlet ${n} is protected: switching it OFF needs "force": true` });
+          }
+          states = await controller.setRelay(n, on);
+          break;
+        }
+        case "cycle":
+          states = await controller.setRelay(n, false);
+          this.deps.onStates(states);
+          await this.deps.sleep((command.delay ?? 0) * 1000, this.stopSignal.signal);
+          states = await controller.setRelay(n, true);
+          break;
+      }
+      this.deps.onStates(states);
+      return this.success(command, states[n - 1] ?? false);
+    } catch (err) {
+      const message = err instanceof HardwareError || err instanceof Error ? err.message : String(err);
+      const states = await controller.readRelays().catch(() => null);
+      if (states) this.deps.onStates(states);
+      const result = this.failure(command, { code: "hardware_error", message: `${message}; state re-read from the hardware` });
+      const state = states?.[n - 1];
+      if (state !== undefined) result.state = formatState(state);
+      return result;
+    }
+  }
+
+  private success(command: Command, on: boolean): ResultPayload {
+    const result: ResultPayload = { outlet: command.outlet, command: command.action, status: "ok", state: formatState(on) };
+    if (command.transaction !== undefined) result.transaction = command.transaction;
+    return result;
+  }
+
+  private failure(command: Command, error: CommandError): ResultPayload {
+    const result: ResultPayload = { outlet: command.outlet, command: command.action, status: "error", error };
+    if (command.transaction !== undefined) result.transaction = command.transaction;
+    return result;
+  }
+}

@@ -1,0 +1,34 @@
+// What the pdu-agent needs from the hardware. One implementation talks the register protocol over any
+// I2cBus (the Mega, the host-built firmware, the simulator); features never ask which one it is.
+import type { LinkCounters } from "./register-client.ts";
+
+export interface HardwareInfo {
+  kind: "arduino-mega" | "simulator" | "firmware-bridge";
+  firmwareVersion: string;
+  protocolVersion: number;
+  outletCount: number;
+  resetCause: string;
+}
+
+export class HardwareError extends Error {
+  constructor(
+    readonly code: "link" | "unverified" | "not_pipdu",
+    message: string,
+  ) {
+    super(message);
+    this.name = "HardwareError";
+  }
+}
+
+export interface OutletController {
+  readonly outletCount: number;
+  describe(): Promise<HardwareInfo>;
+  /** Relay states as the firmware reports them, index 0 = outlet 1. */
+  readRelays(): Promise<boolean[]>;
+  /** Switch one outlet and verify by reading back; resolves with the states read back. */
+  setRelay(outlet: number, on: boolean): Promise<boolean[]>;
+  /** RMS current per outlet in amperes. */
+  readCurrents(): Promise<number[]>;
+  counters(): LinkCounters;
+  close(): Promise<void>;
+}

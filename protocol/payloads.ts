@@ -1,0 +1,60 @@
+// Payload shapes and their text formats for everything the pdu-agent publishes.
+import type { Action, CommandError, Transaction } from "./commands.ts";
+
+export type OutletState = "ON" | "OFF";
+export const ONLINE = "online";
+export const OFFLINE = "offline";
+
+export function formatState(on: boolean): OutletState {
+  return on ? "ON" : "OFF";
+}
+export function formatPower(watts: number): string {
+  return watts.toFixed(1);
+}
+export function formatCurrent(amperes: number): string {
+  return amperes.toFixed(3);
+}
+export function formatEnergy(kwh: number): string {
+  return kwh.toFixed(4);
+}
+
+export interface ResultPayload {
+  outlet: number | null;
+  command: Action | null;
+  transaction?: Transaction;
+  status: "ok" | "error";
+  error?: CommandError;
+  /** The outlet's state after the command (also after a failed one, when it is known). */
+  state?: OutletState;
+}
+
+export interface OutletReading {
+  outlet: number;
+  name: string;
+  state: OutletState;
+  power: number;
+  current: number;
+  energy: number;
+}
+
+export interface TelemetryPayload {
+  pdu: string;
+  time: string;
+  outlets: OutletReading[];
+  totals: { power: number; current: number; energy: number; outletsOn: number };
+}
+
+export interface InfoPayload {
+  pdu: string;
+  name: string;
+  outlets: { number: number; name: string; protected: boolean }[];
+  firmware: { version: string; hardware: string };
+  agent: { version: string };
+  mains: { voltage: number; voltageSource: "configured" | "measured"; powerFactor: number; frequency: number };
+  limits: { maxDelay: number; defaultCycleDelay: number; maxPayloadBytes: number };
+}
+
+export function round(value: number, decimals: number): number {
+  const f = 10 ** decimals;
+  return Math.round(value * f) / f;
+}

@@ -1,0 +1,84 @@
+// The MQTT topic tree: the only place topic strings are spelled (README "Topic reference").
+
+export const DEFAULT_BASE = "pipdu";
+export const PDU_ID_PATTERN = /^[a-z0-9_-]+$/;
+
+export type OutletMetric = "state" | "power" | "current" | "energy";
+
+export function isValidPduId(id: string): boolean {
+  return PDU_ID_PATTERN.test(id) && id.length <= 64;
+}
+
+/** A base topic may have several levels ("lab/pipdu") but no wildcards and no empty levels. */
+export function isValidBase(base: string): boolean {
+  return base.length > 0 && !/[#+\0]/.test(base) && base.split("/").every((level) => level.length > 0);
+}
+
+export class Topics {
+  constructor(readonly base: string = DEFAULT_BASE) {}
+
+  pdu(pdu: string): string {
+    return `${this.base}/${pdu}`;
+  }
+  availability(pdu: string): string {
+    return `${this.pdu(pdu)}/availability`;
+  }
+  outlet(pdu: string, n: number, metric: OutletMetric): string {
+    return `${this.pdu(pdu)}/outlet/${n}/${metric}`;
+  }
+  set(pdu: string, n: number): string {
+    return `${this.pdu(pdu)}/outlet/${n}/set`;
+  }
+  result(pdu: string): string {
+    return `${this.pdu(pdu)}/result`;
+  }
+  telemetry(pdu: string): string {
+    return `${this.pdu(pdu)}/telemetry`;
+  }
+  info(pdu: string): string {
+    return `${this.pdu(pdu)}/info`;
+  }
+
+  /** What the pdu-agent subscribes to for commands: every outlet's set topic, numbers parsed later. */
+  setFilter(pdu: string): string {
+    return `${this.pdu(pdu)}/outlet/+/set`;
+  }
+  /** What a client of every PDU (panel, gateway) subscribes to. */
+  allPdusFilter(): string[] {
+    return [`${this.base}/+/availability`, `${this.base}/+/info`, `${this.base}/+/outlet/+/+`, `${this.base}/+/result`];
+  }
+
+  /** Parse any topic under the base; null for topics outside the tree. The outlet level is kept raw. */
+  parse(topic: string): ParsedTopic | null {
+    const prefix = `${this.base}/`;
+    if (!topic.startsWith(prefix)) return null;
+    const parts = topic.slice(prefix.length).split("/");
+    const [pdu, kind, outlet, metric] = parts;
+    if (pdu === undefined || !isValidPduId(pdu)) return null;
+    if (parts.length === 2) {
+      if (kind === "availability" || kind === "result" || kind === "telemetry" || kind === "info") {
+        return { pdu, kind };
+      }
+      return null;
+    }
+    if (parts.length === 4 && kind === "outlet" && outlet !== undefined) {
+      if (metric === "set") return { pdu, kind: "set", outlet };
+      if (metric === "state" || metric === "power" || metric === "current" || metric === "energy") {
+        return { pdu, kind: "metric", outlet, metric };
+      }
+    }
+    return null;
+  }
+}
+
+export type ParsedTopic =
+  | { pdu: string; kind: "availability" | "result" | "telemetry" | "info" }
+  | { pdu: string; kind: "set"; outlet: string }
+  | { pdu: string; kind: "metric"; outlet: string; metric: OutletMetric };
+
+/** Outlet numbers as printed on the box: 1-based decimal, leading zeros allowed ("08"). */
+export function parseOutletNumber(raw: string, outletCount: number): number | null {
+  if (!/^[0-9]{1,3}$/.test(raw)) return null;
+  const n = Number.parseInt(raw, 10);
+  return n >= 1 && n <= outletCount ? n : null;
+}
