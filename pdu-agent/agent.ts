@@ -23,6 +23,7 @@ import { EnergyMeter } from "./energy-meter.ts";
 import { EnergyStore } from "./energy-store.ts";
 import type { HardwareInfo, OutletController } from "./hardware/outlet-controller.ts";
 import { MqttBridge } from "./mqtt-bridge.ts";
+import type { AgentContext, AgentPlugin } from "./plugin.ts";
 
 export const AGENT_VERSION = "0.1.0";
 /** Consecutive failed hardware polls before the PDU is reported offline. */
@@ -33,6 +34,7 @@ export interface AgentDeps {
   controller: OutletController;
   logger: Logger;
   sleep?: Sleep;
+  plugins?: AgentPlugin[];
 }
 
 export class PduAgent {
@@ -56,12 +58,15 @@ export class PduAgent {
   private stateVersion = 0;
   private online = false;
   private readonly abort = new AbortController();
+  private readonly startedAt = Date.now();
+  private readonly plugins: AgentPlugin[];
 
   constructor(private readonly deps: AgentDeps) {
     this.settings = deps.settings;
     this.topics = new Topics(deps.settings.mqtt.baseTopic);
     this.filter = new ChangeFilter(deps.settings.telemetry.maxAge * 1000);
     this.store = new EnergyStore(deps.settings.stateDir, deps.settings.pdu.id);
+    this.plugins = deps.plugins ?? [];
     this.executor = new CommandExecutor({
       controller: deps.controller,
       queue: this.queue,
@@ -110,6 +115,7 @@ export class PduAgent {
       logger,
     });
     await this.bridge.start();
+    for (const plugin of this.plugins) await plugin.start(this.context(this.client));
     this.client.on("connect", () => void this.announce());
     this.client.on("offline", () => logger.warn("broker connection lost; reconnecting", { component: "mqtt" }));
     await this.poll();
@@ -127,6 +133,7 @@ export class PduAgent {
     await this.executor.stop();
     await this.polling;
     this.saveEnergy();
+    for (const plugin of this.plugins) await plugin.stop();
     if (this.client && this.bridge) {
       await this.bridge.publishAvailability(false);
       this.bridge.stop();
@@ -134,6 +141,23 @@ export class PduAgent {
     }
     await this.deps.controller.close();
     this.deps.logger.info("stopped; relays left as they are", { component: "agent" });
+  }
+
+  private context(client: MqttClient): AgentContext {
+    return {
+      client,
+      topics: this.topics,
+      settings: this.settings,
+      logger: this.deps.logger,
+      controller: this.deps.controller,
+      startedAt: this.startedAt,
+      info: () => this.info(),
+      telemetry: () => this.telemetry(Date.now()),
+      hardware: () => this.hardware,
+      linkCounters: () => this.deps.controller.counters(),
+      isOnline: () => this.online,
+      republish: () => this.announce(),
+    };
   }
 
   private get outletCount(): number {
@@ -153,6 +177,11 @@ export class PduAgent {
     if (!this.bridge) return;
     this.filter.reset();
     this.online = this.linkFailures < LINK_FAILURES_OFFLINE;
+    for (const plugin of this.plugins) {
+      await plugin.announce?.().catch((err: unknown) => {
+        this.deps.logger.warn(`${plugin.name}: announce failed: ${(err as Error).message}`, { component: "agent" });
+      });
+    }
     await Promise.all([this.bridge.publishAvailability(this.online), this.bridge.publishInfo(this.info())]);
     await this.publishReadings(Date.now());
   }
@@ -174,6 +203,10 @@ export class PduAgent {
       }
       this.linkFailures = 0;
       await this.publishReadings(now);
+      if (this.plugins.length > 0) {
+        const snapshot = this.telemetry(now);
+        for (const plugin of this.plugins) plugin.polled?.(snapshot);
+      }
     } catch (err) {
       this.linkFailures++;
       logger.warn(`hardware poll failed (${this.linkFailures} in a row): ${(err as Error).message}`, { component: "agent" });

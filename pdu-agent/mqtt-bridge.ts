@@ -73,7 +73,7 @@ export class MqttBridge {
         if (command.ok) {
           result = await this.deps.executor.execute(command.command);
         } else {
-          result = { outlet: command.outlet, command: null, status: "error", error: command.error };
+          result = { outlet: command.outlet, command: command.action ?? null, status: "error", error: command.error };
           if (command.transaction !== undefined) result.transaction = command.transaction;
         }
       }

@@ -48,7 +48,7 @@ const JSON_FIELDS = ["state", "action", "delay", "transaction", "force"];
 
 export type ParseResult =
   | { ok: true; command: Command }
-  | { ok: false; error: CommandError; outlet: number | null; transaction?: Transaction };
+  | { ok: false; error: CommandError; outlet: number | null; action?: Action; transaction?: Transaction };
 
 export function parseCommand(rawOutlet: string, payload: Uint8Array, limits: CommandLimits): ParseResult {
   const outlet = parseOutletNumber(rawOutlet, limits.outletCount);
@@ -70,11 +70,12 @@ export function parseCommand(rawOutlet: string, payload: Uint8Array, limits: Com
   const parsed = text.startsWith("{") ? parseJson(text, limits) : parseWord(text);
   if (!parsed.ok) return fail(parsed.error.code, parsed.error.message, parsed.transaction);
   if (outlet === null) {
-    return fail(
+    const failure = fail(
       "invalid_outlet",
       `outlet "${printable(rawOutlet)}" does not exist; outlets are numbered 1 to ${limits.outletCount}`,
       parsed.command.transaction,
     );
+    return { ...failure, action: parsed.command.action } as ParseResult;
   }
   const command: Command = { ...parsed.command, outlet };
   if (command.action === "cycle" && command.delay === undefined) command.delay = limits.defaultCycleDelay;
