@@ -1,11 +1,17 @@
-// The embedded MQTT broker for standalone setups: Aedes behind TCP and WebSocket
-// listeners, retained messages kept under the state directory.
+// The embedded MQTT broker for standalone setups: Aedes behind TCP, WebSocket and TLS
+// listeners, retained messages kept under the state directory, Mosquitto-style users and ACLs.
+// Aedes 1.x speaks MQTT 3.1.1 only; an MQTT 5 CONNECT is refused with "unacceptable protocol
+// version" and clients fall back to 3.1.1. (2.0.0-beta.1 speaks 5 but lacks 1.x security fixes.)
 import type { EventEmitter } from "node:events";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
+import { readFile } from "node:fs/promises";
 import { Aedes, type AedesPublishPacket, type Client } from "aedes";
 import type { Logger } from "../log/logger.ts";
-import { listenTcp, listenWebSocket, type Listener } from "./listeners.ts";
+import { AccessControl } from "./access-control.ts";
+import { Acl } from "./acl.ts";
+import { listenTcp, listenTls, listenWebSocket, type Listener } from "./listeners.ts";
+import { loadPasswordFile } from "./password-file.ts";
 import { RetainedStore, type RetainedMessage } from "./retained-store.ts";
 
 export interface BrokerOptions {
@@ -19,11 +25,20 @@ export interface BrokerOptions {
   logger: Logger;
   /** Debounce for retained-store writes (ms). Default 200. */
   retainedFlushDelayMs?: number;
+  /** Mosquitto-style password file; clients giving a user name must match an entry. */
+  passwordFile?: string | null;
+  /** Mosquitto-style ACL file; without one every admitted client may read and write every topic. */
+  aclFile?: string | null;
+  /** Admit clients without a (verified) user name from any address, not only loopback. Default false. */
+  allowAnonymous?: boolean;
+  /** A TLS listener on the same host; port 0 picks a free port. */
+  tls?: { port: number; certFile: string; keyFile: string } | null;
 }
 
 export interface BrokerAddress {
   port: number;
   wsPort: number | null;
+  tlsPort?: number | null;
 }
 
 // MQTT 5 properties that belong to the message (and so to its retained copy), as
@@ -61,8 +76,11 @@ export class EmbeddedBroker {
             flushDelayMs: this.#options.retainedFlushDelayMs ?? 200,
           });
     const retained = store === null ? [] : await store.load();
+    const access = await this.#loadAccessControl();
+    const tlsFiles = await this.#loadTlsFiles();
 
     const aedes = await Aedes.createBroker({
+      ...access.hooks(),
       published: (packet, _client, done) => {
         if (packet.retain && store !== null && !packet.topic.startsWith("$SYS/"))
           store.record(toRetained(packet));
@@ -78,21 +96,23 @@ export class EmbeddedBroker {
       const onError = (error: Error): void => {
         this.#logger.error("listener error", { error: error.message });
       };
-      const accept = (stream: Duplex, _remote: string | undefined, request?: IncomingMessage): void => {
-        aedes.handle(stream, request);
+      const accept = (stream: Duplex, remote: string | undefined, request?: IncomingMessage): void => {
+        access.track(aedes.handle(stream, request), remote);
       };
       const tcp = await listenTcp(host, port, accept, onError);
       this.#listeners.push(tcp);
       const ws = wsPort === null ? null : await listenWebSocket(host, wsPort, accept, onError);
       if (ws !== null) this.#listeners.push(ws);
+      const tls = tlsFiles === null ? null : await listenTls(host, tlsFiles.port, tlsFiles, accept, onError);
+      if (tls !== null) this.#listeners.push(tls);
+      const address = { port: tcp.port, wsPort: ws?.port ?? null, tlsPort: tls?.port ?? null };
       this.#logger.info("broker listening", {
         host,
-        port: tcp.port,
-        wsPort: ws?.port ?? null,
+        ...address,
         retained: retained.length,
         persistent: store !== null,
       });
-      return { port: tcp.port, wsPort: ws?.port ?? null };
+      return address;
     } catch (error) {
       await this.stop();
       throw error;
@@ -111,6 +131,19 @@ export class EmbeddedBroker {
     await this.#store?.flush();
     this.#store = null;
     this.#logger.info("broker stopped");
+  }
+
+  async #loadAccessControl(): Promise<AccessControl> {
+    const { passwordFile = null, aclFile = null, allowAnonymous = false } = this.#options;
+    const passwords = passwordFile === null ? null : await loadPasswordFile(passwordFile);
+    const acl = aclFile === null ? null : Acl.parse(await readFile(aclFile, "utf8"), aclFile);
+    return new AccessControl({ passwords, acl, allowAnonymous }, this.#logger);
+  }
+
+  async #loadTlsFiles(): Promise<{ port: number; cert: Buffer; key: Buffer } | null> {
+    const tls = this.#options.tls ?? null;
+    if (tls === null) return null;
+    return { port: tls.port, cert: await readFile(tls.certFile), key: await readFile(tls.keyFile) };
   }
 
   #watch(aedes: Aedes): void {
