@@ -1,4 +1,6 @@
+import { readdir, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
+import path from "node:path";
 import test, { type ExecutionContext } from "ava";
 import { EmbeddedBroker, type BrokerOptions } from "../broker/embedded-broker.ts";
 import { silentLogger } from "../log/logger.ts";
@@ -279,4 +281,21 @@ test("a QoS 2 publish reusing a message id after a clean-session reconnect is de
     messages.filter((m) => m.topic === "pipdu/pdu1/outlet/3/set").map((m) => m.payload),
     ["ON", "OFF"],
   );
+});
+
+test("an unreadable retained store is set aside and the broker starts with no retained messages", async (t) => {
+  const stateDir = await tempDir(t);
+  await writeFile(path.join(stateDir, "retained.json"), '{"version":1,"messages":[{"topic":');
+  const { url } = await startBroker(t, { stateDir });
+  const client = await connectClient(t, url);
+  const messages = collectMessages(client);
+  await client.subscribeAsync("#", { qos: 1 });
+  const marker = nextMessage(client, "pipdu/marker");
+  await client.publishAsync("pipdu/marker", "sync", { qos: 1 });
+  await marker;
+  t.deepEqual(
+    messages.map((m) => m.topic),
+    ["pipdu/marker"],
+  );
+  t.true((await readdir(stateDir)).some((name) => name.startsWith("retained.json.corrupt-")));
 });
