@@ -24,6 +24,7 @@ void Core::begin(uint8_t resetCause) {
   uint16_t last = 0;
   eeprom_.loadLastMask(last);
   savedMask_ = last;
+  lastRequested_ = last;
   statusFlags_ |= relays_.startup(resetCause, retained_, last, cfg_, now) & PIPDU_STATUS_COLD_START_APPLIED;
   driveRelays();
   sampler_.start(samplesPerWindow(cfg_.mainsHz, cfg_.cycles));
@@ -52,6 +53,10 @@ void Core::poll() {
   tickSeconds(now);
 
   const uint16_t requested = relays_.requested();
+  if (requested != lastRequested_) {
+    lastRequested_ = requested;
+    maskChangedMs_ = now;
+  }
   if (requested != savedMask_ && !eeprom_.ringBusy() && now - maskChangedMs_ >= kLastMaskDebounceMs) {
     eeprom_.saveLastMask(requested);
     savedMask_ = requested;

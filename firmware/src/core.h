@@ -68,6 +68,7 @@ class Core {
   bool adcSeen_ = false;
   uint32_t lastWindowMs_ = 0;
   uint16_t savedMask_ = 0;
+  uint16_t lastRequested_ = 0;
   uint32_t maskChangedMs_ = 0;
   bool dirty_ = true;
 };
