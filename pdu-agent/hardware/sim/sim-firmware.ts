@@ -65,6 +65,11 @@ export class SimFirmware {
     this.setU16(Reg.RELAY_SET, mask);
   }
 
+  /** Change an outlet's simulated load (1-based outlet). */
+  setLoad(outlet: number, load: SimLoad): void {
+    this.options.loads[outlet - 1] = load;
+  }
+
   get relayMask(): number {
     return this.u16(Reg.RELAY_STATE);
   }
@@ -89,7 +94,10 @@ export class SimFirmware {
   request(length: number): Uint8Array {
     const { reg, len, valid } = this.pointer;
     const out = new Uint8Array(length).fill(0xff);
-    if (!valid) return out;
+    if (!valid) {
+      out[0] = 0; // as Arduino Wire answers with no reply prepared
+      return out;
+    }
     this.refresh();
     const data = new Uint8Array(len);
     for (let i = 0; i < len; i++) data[i] = reg + i < Reg.END ? (this.regs[reg + i] ?? 0) : 0;
@@ -102,7 +110,8 @@ export class SimFirmware {
   private applyWrite(frame: Uint8Array): number {
     const reg = frame[0] ?? 0;
     const len = frame[1] ?? 0;
-    if (len < 1 || len > MAX_WRITE || frame.length !== len + 3) return WriteStatus.BAD_LENGTH;
+    if (len > MAX_WRITE) return WriteStatus.OUT_OF_RANGE;
+    if (len < 1 || frame.length !== len + 3) return WriteStatus.BAD_LENGTH;
     const crc = crc8([this.address << 1, ...frame.subarray(0, len + 2)]);
     if (crc !== frame[len + 2]) {
       this.setU16(Reg.CRC_ERRORS, Math.min(0xffff, this.u16(Reg.CRC_ERRORS) + 1));

@@ -1,0 +1,144 @@
+import test from "ava";
+import type { Command } from "../../protocol/commands.ts";
+import { CommandExecutor } from "../../pdu-agent/command-executor.ts";
+import { CommandQueue } from "../../pdu-agent/command-queue.ts";
+import { HardwareError, type OutletController } from "../../pdu-agent/hardware/outlet-controller.ts";
+
+/** A fake controller that records every relay operation in order. */
+class RecordingController implements OutletController {
+  readonly outletCount = 4;
+  readonly log: string[] = [];
+  relays = [false, false, false, false];
+  failNext = false;
+  describe() {
+    return Promise.resolve({ kind: "simulator" as const, firmwareVersion: "1.0.0", protocolVersion: 1, outletCount: 4, resetCause: "external" });
+  }
+  readRelays() {
+    return Promise.resolve([...this.relays]);
+  }
+  async setRelay(outlet: number, on: boolean) {
+    await Promise.resolve();
+    if (this.failNext) {
+      this.failNext = false;
+      throw new HardwareError("unverified", `outlet ${outlet} did not switch`);
+    }
+    this.log.push(`${outlet}:${on ? "on" : "off"}`);
+    this.relays[outlet - 1] = on;
+    return [...this.relays];
+  }
+  readCurrents() {
+    return Promise.resolve([0, 0, 0, 0]);
+  }
+  counters() {
+    return { transactions: 0, crcErrors: 0, nacks: 0, ioErrors: 0, shortReads: 0, retries: 0, failures: 0 };
+  }
+  close() {
+    return Promise.resolve();
+  }
+}
+
+/** A sleep that only ends when the test says so, and records the waits asked for. */
+function manualSleep() {
+  const waits: { ms: number; release: () => void }[] = [];
+  const sleep = (ms: number, signal?: AbortSignal) =>
+    new Promise<void>((resolve) => {
+      waits.push({ ms, release: resolve });
+      signal?.addEventListener("abort", () => resolve(), { once: true });
+    });
+  return { sleep, waits };
+}
+
+function setup(protectedOutlets: number[] = []) {
+  const controller = new RecordingController();
+  const { sleep, waits } = manualSleep();
+  const published: boolean[][] = [];
+  const executor = new CommandExecutor({
+    controller,
+    queue: new CommandQueue(),
+    sleep,
+    isProtected: (n) => protectedOutlets.includes(n),
+    onStates: (s) => published.push(s),
+  });
+  return { controller, executor, waits, published };
+}
+
+const cmd = (outlet: number, action: Command["action"], extra: Partial<Command> = {}): Command => ({ outlet, action, ...extra });
+
+test("commands apply in arrival order and each ends in one result", async (t) => {
+  const { controller, executor } = setup();
+  const results = await Promise.all([executor.execute(cmd(1, "on")), executor.execute(cmd(2, "on")), executor.execute(cmd(1, "off")), executor.execute(cmd(3, "toggle"))]);
+  t.deepEqual(controller.log, ["1:on", "2:on", "1:off", "3:on"]);
+  t.deepEqual(results.map((r) => `${r.outlet}:${r.command ?? ""}:${r.status}`), ["1:on:ok", "2:on:ok", "1:off:ok", "3:toggle:ok"]);
+  t.deepEqual(results.map((r) => r.state), ["ON", "ON", "OFF", "ON"]);
+});
+
+test("nothing interleaves between a cycle's off and its on", async (t) => {
+  const { controller, executor, waits } = setup();
+  const cycle = executor.execute(cmd(2, "cycle", { delay: 5, transaction: "c1" }));
+  const other = executor.execute(cmd(2, "on", { transaction: "o1" }));
+  const third = executor.execute(cmd(3, "on"));
+  while (waits.length === 0) await new Promise((r) => setImmediate(r));
+  t.is(waits[0]?.ms, 5000);
+  t.deepEqual(controller.log, ["2:off"], "only the cycle's off has run while it waits");
+  waits[0]?.release();
+  const results = await Promise.all([cycle, other, third]);
+  t.deepEqual(controller.log, ["2:off", "2:on", "2:on", "3:on"]);
+  t.deepEqual(results.map((r) => r.transaction), ["c1", "o1", undefined]);
+});
+
+test("a cycle publishes OFF then ON", async (t) => {
+  const { executor, waits, published } = setup();
+  const done = executor.execute(cmd(1, "cycle", { delay: 1 }));
+  while (waits.length === 0) await new Promise((r) => setImmediate(r));
+  waits[0]?.release();
+  await done;
+  t.deepEqual(published.map((s) => s[0]), [false, true]);
+});
+
+test("protected outlets refuse OFF, CYCLE and TOGGLE-to-off without force, and switch nothing", async (t) => {
+  const { controller, executor } = setup([1]);
+  controller.relays[0] = true;
+  for (const action of ["off", "cycle", "toggle"] as const) {
+    const result = await executor.execute(cmd(1, action));
+    t.is(result.error?.code, "protected_outlet", action);
+  }
+  t.deepEqual(controller.log, []);
+  t.is((await executor.execute(cmd(1, "off", { force: true }))).status, "ok");
+  t.is((await executor.execute(cmd(1, "on"))).status, "ok");
+});
+
+test("a relay change that cannot be verified ends in an error result with the state re-read", async (t) => {
+  const { controller, executor, published } = setup();
+  controller.failNext = true;
+  const result = await executor.execute(cmd(4, "on", { transaction: "t" }));
+  t.is(result.status, "error");
+  t.is(result.error?.code, "hardware_error");
+  t.is(result.state, "OFF");
+  t.is(result.transaction, "t");
+  t.deepEqual(published.at(-1), [false, false, false, false]);
+});
+
+test("a delayed ON waits outside the queue, so other commands are not held up", async (t) => {
+  const { controller, executor, waits } = setup();
+  const delayed = executor.execute(cmd(1, "on", { delay: 60 }));
+  while (waits.length === 0) await new Promise((r) => setImmediate(r));
+  t.is(executor.pendingActions().length, 1);
+  await executor.execute(cmd(2, "on"));
+  t.deepEqual(controller.log, ["2:on"]);
+  waits[0]?.release();
+  t.is((await delayed).state, "ON");
+  t.deepEqual(controller.log, ["2:on", "1:on"]);
+  t.deepEqual(executor.pendingActions(), []);
+});
+
+test("stopping cancels delayed commands without switching, and finishes a running cycle at once", async (t) => {
+  const { controller, executor, waits } = setup();
+  const delayed = executor.execute(cmd(1, "on", { delay: 600 }));
+  const cycle = executor.execute(cmd(2, "cycle", { delay: 600 }));
+  while (waits.length < 2) await new Promise((r) => setImmediate(r));
+  await executor.stop();
+  t.is((await delayed).error?.code, "shutting_down");
+  t.is((await cycle).state, "ON");
+  t.deepEqual(controller.log, ["2:off", "2:on"]);
+  t.is((await executor.execute(cmd(3, "on"))).error?.code, "shutting_down");
+});
