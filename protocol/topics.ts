@@ -4,6 +4,7 @@ export const DEFAULT_BASE = "pipdu";
 export const PDU_ID_PATTERN = /^[a-z0-9_-]+$/;
 
 export type OutletMetric = "state" | "power" | "current" | "energy";
+export type TotalMetric = "power" | "current" | "energy";
 
 export function isValidPduId(id: string): boolean {
   return PDU_ID_PATTERN.test(id) && id.length <= 64;
@@ -37,6 +38,34 @@ export class Topics {
   }
   info(pdu: string): string {
     return `${this.pdu(pdu)}/info`;
+  }
+
+  /** The PDU's sum over its outlets: W, A, kWh (never decreasing); retained. */
+  total(pdu: string, metric: TotalMetric): string {
+    return `${this.pdu(pdu)}/total/${metric}`;
+  }
+  /** JSON: link error counters and the agent's start time; retained. */
+  diagnostics(pdu: string): string {
+    return `${this.pdu(pdu)}/diagnostics`;
+  }
+  /** The outlet's cold-start policy, `off` / `on` / `last`; retained. */
+  powerOnBehavior(pdu: string, n: number): string {
+    return `${this.pdu(pdu)}/outlet/${n}/power_on_behavior`;
+  }
+  /** Set the cold-start policy: `off`, `on` or `last` (any case); never acted on if retained. */
+  powerOnBehaviorSet(pdu: string, n: number): string {
+    return `${this.powerOnBehavior(pdu, n)}/set`;
+  }
+  powerOnBehaviorSetFilter(pdu: string): string {
+    return `${this.pdu(pdu)}/outlet/+/power_on_behavior/set`;
+  }
+  /** The raw outlet level of a power_on_behavior/set topic of this PDU, or null for any other topic. */
+  parsePowerOnBehaviorSet(pdu: string, topic: string): string | null {
+    const prefix = `${this.pdu(pdu)}/outlet/`;
+    const suffix = "/power_on_behavior/set";
+    if (!topic.startsWith(prefix) || !topic.endsWith(suffix)) return null;
+    const outlet = topic.slice(prefix.length, topic.length - suffix.length);
+    return outlet.length > 0 && !outlet.includes("/") ? outlet : null;
   }
 
   /** What the pdu-agent subscribes to for commands: every outlet's set topic, numbers parsed later. */
@@ -75,6 +104,12 @@ export type ParsedTopic =
   | { pdu: string; kind: "availability" | "result" | "telemetry" | "info" }
   | { pdu: string; kind: "set"; outlet: string }
   | { pdu: string; kind: "metric"; outlet: string; metric: OutletMetric };
+
+/** Home Assistant device-based discovery: one retained config per PDU (the prefix defaults to `homeassistant`). */
+export function haDeviceDiscoveryTopic(prefix: string, objectId: string): string {
+  return `${prefix}/device/${objectId}/config`;
+}
+export const HA_DEFAULT_STATUS_TOPIC = "homeassistant/status";
 
 /** Outlet numbers as printed on the box: 1-based decimal, leading zeros allowed ("08"). */
 export function parseOutletNumber(raw: string, outletCount: number): number | null {

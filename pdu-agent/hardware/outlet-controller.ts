@@ -2,6 +2,10 @@
 // I2cBus (the Mega, the host-built firmware, the simulator); features never ask which one it is.
 import type { LinkCounters } from "./register-client.ts";
 
+/** What the firmware does with an outlet after a power-on reset (kept in its EEPROM). */
+export type ColdStartPolicy = "off" | "on" | "last";
+export const COLD_START_POLICIES: readonly ColdStartPolicy[] = ["off", "on", "last"];
+
 export interface HardwareInfo {
   kind: "arduino-mega" | "simulator" | "firmware-bridge";
   firmwareVersion: string;
@@ -29,6 +33,10 @@ export interface OutletController {
   setRelay(outlet: number, on: boolean): Promise<boolean[]>;
   /** RMS current per outlet in amperes. */
   readCurrents(): Promise<number[]>;
+  /** Cold-start policy per outlet, index 0 = outlet 1. Absent where the hardware keeps none. */
+  readColdPolicies?(): Promise<ColdStartPolicy[]>;
+  /** Set one outlet's cold-start policy, save it to EEPROM, verify by reading back; resolves with all policies. */
+  setColdPolicy?(outlet: number, policy: ColdStartPolicy): Promise<ColdStartPolicy[]>;
   counters(): LinkCounters;
   close(): Promise<void>;
 }

@@ -1,8 +1,10 @@
 // OutletController over the piPDU register protocol: every relay change is read back before it counts.
-import { CHANNELS, DEVICE_MAGIC, Reg, ResetCause } from "../../protocol/register-map.ts";
-import { HardwareError, type HardwareInfo, type OutletController } from "./outlet-controller.ts";
+import { CHANNELS, ColdPolicy, Command, DEVICE_MAGIC, Reg, ResetCause } from "../../protocol/register-map.ts";
+import { HardwareError, type ColdStartPolicy, type HardwareInfo, type OutletController } from "./outlet-controller.ts";
 import { LinkError, type LinkCounters, type RegisterClient } from "./register-client.ts";
 
+const POLICY_CODES: Record<ColdStartPolicy, number> = { off: ColdPolicy.OFF, on: ColdPolicy.ON, last: ColdPolicy.LAST };
+const POLICY_NAMES: Record<number, ColdStartPolicy> = { [ColdPolicy.OFF]: "off", [ColdPolicy.ON]: "on", [ColdPolicy.LAST]: "last" };
 const RESET_NAMES = Object.fromEntries(Object.entries(ResetCause).map(([k, v]) => [v, k.toLowerCase().replace("_", "-")]));
 
 export class RegisterOutletController implements OutletController {
@@ -60,6 +62,26 @@ export class RegisterOutletController implements OutletController {
     const amps: number[] = [];
     for (let i = 0; i < this.count; i++) amps.push(((bytes[2 * i] ?? 0) | ((bytes[2 * i + 1] ?? 0) << 8)) / 1000);
     return amps;
+  }
+
+  async readColdPolicies(): Promise<ColdStartPolicy[]> {
+    const bytes = await this.link(() => this.client.read(Reg.COLD_POLICY, this.count));
+    // A value the firmware should never hold reads as "last": what it does after any other reset.
+    return Array.from(bytes, (b) => POLICY_NAMES[b] ?? "last");
+  }
+
+  async setColdPolicy(outlet: number, policy: ColdStartPolicy): Promise<ColdStartPolicy[]> {
+    try {
+      await this.client.write(Reg.COLD_POLICY + outlet - 1, Uint8Array.of(POLICY_CODES[policy]));
+      await this.client.write(Reg.COMMAND, Uint8Array.of(Command.SAVE_CONFIG));
+    } catch (err) {
+      throw this.wrap(err);
+    }
+    const policies = await this.readColdPolicies();
+    if (policies[outlet - 1] !== policy) {
+      throw new HardwareError("unverified", `outlet ${outlet} cold-start policy reads ${policies[outlet - 1] ?? "nothing"} after writing ${policy}`);
+    }
+    return policies;
   }
 
   counters(): LinkCounters {
