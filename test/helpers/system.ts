@@ -218,3 +218,14 @@ export function mosquittoSub(port: number, topic: string, count: number, timeout
   });
   return { lines, ready };
 }
+
+/** Wait until `check` returns a value other than undefined; fail with `what` after the deadline. */
+export async function eventually<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
