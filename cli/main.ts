@@ -2,6 +2,7 @@
 import { ConfigError, loadConfig, type Settings } from "../config/load.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
 import { runBroker, runPdu, runStandalone } from "./run.ts";
+import { runSimFleet } from "./sim-fleet.ts";
 
 const USAGE = `usage: pipdu <command> [--key value ...]
 
@@ -9,6 +10,7 @@ commands:
   start          standalone: embedded broker + pdu-agent (simulated hardware where there is none)
   broker         the embedded MQTT broker only
   pdu            the pdu-agent only, against the broker at PIPDU_MQTT_URL
+  sim --pdus N   N simulated PDUs (pdu01 …) in one process, against the broker at PIPDU_MQTT_URL
   config check   validate the configuration and exit
   config print   print the effective configuration (secrets masked)
 
@@ -51,6 +53,8 @@ export async function main(argv: string[]): Promise<number> {
       return runUntilSignal(() => runBroker(settings, logger), logger);
     case "pdu":
       return runUntilSignal(() => runPdu(settings, logger), logger);
+    case "sim":
+      return runUntilSignal(() => runSimFleet(settings, logger, rest), logger);
     default:
       console.error(`pipdu: unknown command "${command}"\n${USAGE}`);
       return 2;
