@@ -11,6 +11,7 @@ commands:
   broker         the embedded MQTT broker only
   pdu            the pdu-agent only, against the broker at PIPDU_MQTT_URL
   sim --pdus N   N simulated PDUs (pdu01 …) in one process, against the broker at PIPDU_MQTT_URL
+  ha remove      clear this PDU's Home Assistant discovery from the broker (HA deletes the device)
   config check   validate the configuration and exit
   config print   print the effective configuration (secrets masked)
 
@@ -18,7 +19,7 @@ Settings come from defaults < PIPDU_CONFIG file < PIPDU_* environment < --key va
 
 export async function main(argv: string[]): Promise<number> {
   const [command, sub] = argv;
-  const rest = argv.slice(command === "config" ? 2 : 1);
+  const rest = argv.slice(command === "config" || command === "ha" ? 2 : 1);
   if (command === undefined || command === "help" || command === "--help" || command === "-h") {
     console.log(USAGE);
     return command === undefined ? 2 : 0;
@@ -53,6 +54,10 @@ export async function main(argv: string[]): Promise<number> {
       return runUntilSignal(() => runBroker(settings, logger), logger);
     case "pdu":
       return runUntilSignal(() => runPdu(settings, logger), logger);
+    case "ha":
+      if (sub === "remove") return (await import("../homeassistant/remove-command.ts")).runHaRemove(settings, logger);
+      console.error(`pipdu ha: unknown sub-command "${sub ?? ""}"; use remove`);
+      return 2;
     case "sim":
       return runUntilSignal(() => runSimFleet(settings, logger, rest), logger);
     default:

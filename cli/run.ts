@@ -24,7 +24,8 @@ export async function runBroker(settings: Settings, logger: Logger): Promise<Sto
 
 export async function runPdu(settings: Settings, logger: Logger): Promise<Stop> {
   const controller = await createController(settings, logger);
-  const agent = new PduAgent({ settings, controller, logger });
+  const { homeAssistantPlugins } = await import("../homeassistant/plugins.ts");
+  const agent = new PduAgent({ settings, controller, logger, plugins: homeAssistantPlugins() });
   try {
     await agent.start();
   } catch (err) {
