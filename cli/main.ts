@@ -10,6 +10,7 @@ commands:
   start          standalone: embedded broker + pdu-agent (simulated hardware where there is none)
   broker         the embedded MQTT broker only
   pdu            the pdu-agent only, against the broker at PIPDU_MQTT_URL
+  panel          the front panel (LCD, buttons, LEDs; PIPDU_PANEL_DRIVER sim|i2c|gpio) for PDUs at PIPDU_MQTT_URL
   sim --pdus N   N simulated PDUs (pdu01 …) in one process, against the broker at PIPDU_MQTT_URL
   ha remove      clear this PDU's Home Assistant discovery from the broker (HA deletes the device)
   config check   validate the configuration and exit
@@ -54,6 +55,8 @@ export async function main(argv: string[]): Promise<number> {
       return runUntilSignal(() => runBroker(settings, logger), logger);
     case "pdu":
       return runUntilSignal(() => runPdu(settings, logger), logger);
+    case "panel":
+      return runUntilSignal(async () => (await import("../panel-agent/run-panel.ts")).runPanel(settings, logger), logger);
     case "ha":
       if (sub === "remove") return (await import("../homeassistant/remove-command.ts")).runHaRemove(settings, logger);
       console.error(`pipdu ha: unknown sub-command "${sub ?? ""}"; use remove`);

@@ -59,6 +59,16 @@ export async function runStandalone(settings: Settings, logger: Logger): Promise
     for (const stop of stops) await stop();
     throw err;
   }
+  if (settings.panel.enabled) {
+    // The simulated front panel (a web page) on the same broker; a real panel runs as `pipdu panel`.
+    const { runPanel } = await import("../panel-agent/run-panel.ts");
+    try {
+      stops.unshift(await runPanel({ ...pduSettings, panel: { ...settings.panel, driver: "sim" } }, logger));
+    } catch (err) {
+      for (const stop of stops) await stop();
+      throw err;
+    }
+  }
   const { id } = settings.pdu;
   const base = settings.mqtt.baseTopic;
   console.log(

@@ -1,6 +1,7 @@
 // The one configuration schema. Precedence: defaults < config file < environment (PIPDU_*) < command line.
 import { matching, numberIn, oneOf } from "./formats.ts";
 import { brokerSchema } from "./broker-schema.ts";
+import { panelSchema } from "../panel-agent/config-schema.ts";
 import "./outlets.ts";
 
 export const schema = {
@@ -119,6 +120,7 @@ export const schema = {
     discoveryPrefix: { doc: "Home Assistant discovery prefix.", format: matching(/^[a-zA-Z0-9_-]+(\/[a-zA-Z0-9_-]+)*$/, "topic levels of a-z, A-Z, 0-9, _ and -"), default: "homeassistant", env: "PIPDU_HA_DISCOVERY_PREFIX" },
     statusTopic: { doc: "Home Assistant birth/status topic.", format: String, default: "homeassistant/status", env: "PIPDU_HA_STATUS_TOPIC" },
   },
+  panel: panelSchema,
   log: {
     level: { doc: "error, warn, info, debug.", format: oneOf(["error", "warn", "info", "debug"]), default: "info", env: "PIPDU_LOG_LEVEL", arg: "log.level" },
     format: { doc: "text or json.", format: oneOf(["text", "json"]), default: "text", env: "PIPDU_LOG_FORMAT" },

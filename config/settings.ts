@@ -1,5 +1,6 @@
 // The validated configuration as the code sees it (README: Configuration). Mirrors config/schema.ts.
 import type { OutletConfig } from "./outlets.ts";
+import type { PanelSettings } from "../panel-agent/config-schema.ts";
 
 export interface Settings {
   config: string | null;
@@ -33,5 +34,6 @@ export interface Settings {
   http: { port: number };
   pdudaemon: { port: number };
   ha: { discovery: boolean; discoveryPrefix: string; statusTopic: string };
+  panel: PanelSettings;
   log: { level: "error" | "warn" | "info" | "debug"; format: "text" | "json" };
 }
