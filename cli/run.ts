@@ -1,15 +1,16 @@
 // Compose the parts for each way of running piPDU. Each returns its stop function.
 import path from "node:path";
-import { EmbeddedBroker } from "../broker/embedded-broker.ts";
 import type { Settings } from "../config/load.ts";
 import type { Logger } from "../log/logger.ts";
-import { PduAgent } from "../pdu-agent/agent.ts";
-import { createController } from "../pdu-agent/hardware/create-controller.ts";
 
 type Stop = () => Promise<void>;
 
+// Parts are imported when they run, so a process loads only what it uses (memory on a Pi Zero).
+const loadBroker = async () => (await import("../broker/embedded-broker.ts")).EmbeddedBroker;
+
 export async function runBroker(settings: Settings, logger: Logger): Promise<Stop> {
   const { broker: b } = settings;
+  const EmbeddedBroker = await loadBroker();
   const broker = new EmbeddedBroker({
     host: b.host,
     port: b.port,
@@ -23,6 +24,8 @@ export async function runBroker(settings: Settings, logger: Logger): Promise<Sto
 }
 
 export async function runPdu(settings: Settings, logger: Logger): Promise<Stop> {
+  const { createController } = await import("../pdu-agent/hardware/create-controller.ts");
+  const { PduAgent } = await import("../pdu-agent/agent.ts");
   const controller = await createController(settings, logger);
   const { homeAssistantPlugins } = await import("../homeassistant/plugins.ts");
   const agent = new PduAgent({ settings, controller, logger, plugins: homeAssistantPlugins() });
@@ -41,7 +44,8 @@ export async function runStandalone(settings: Settings, logger: Logger): Promise
   let pduSettings = settings;
   if (settings.broker.enabled) {
     const { broker: b } = settings;
-    const broker = new EmbeddedBroker({
+    const EmbeddedBroker = await loadBroker();
+  const broker = new EmbeddedBroker({
       host: b.host,
       port: b.port,
       wsPort: b.wsPort === 0 ? null : b.wsPort,

@@ -30,8 +30,7 @@ async function openMega(settings: Settings, logger: Logger, required: boolean): 
   let bus: I2cBus | null = null;
   try {
     // Loaded only here, so the native module is needed only where there is an I2C bus.
-    const specifier = "./i2c-bus-native.ts";
-    const native = (await import(specifier)) as { openNativeI2cBus: (bus: number) => Promise<I2cBus> };
+    const native = await import("./i2c-bus-native.ts");
     bus = await native.openNativeI2cBus(busNumber);
     const controller = new RegisterOutletController(new RegisterClient(bus, address), "arduino-mega", () => bus?.close() ?? Promise.resolve());
     const info = await controller.describe();
