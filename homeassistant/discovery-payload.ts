@@ -55,6 +55,8 @@ export function entityLabel(outletName: string, deviceName: string, n: number): 
 export function buildDiscovery(input: DiscoveryInput): DevicePayload {
   const { topics, pduId } = input;
   const id = deviceObjectId(topics, pduId);
+  // Entity ids allow only lower-case letters, digits and _; unique ids keep the PDU id as it is.
+  const entityBase = id.toLowerCase().replace(/[^a-z0-9_]/g, "_");
   const tilde = topics.pdu(pduId);
   /** A topic under this PDU, written relative to the component's `~`. */
   const rel = (topic: string): string =>
@@ -65,7 +67,7 @@ export function buildDiscovery(input: DiscoveryInput): DevicePayload {
       p: platform,
       "~": tilde,
       unique_id: `${id}_${key}`,
-      default_entity_id: `${platform}.${id}_${key}`,
+      default_entity_id: `${platform}.${entityBase}_${key}`,
       ...config,
     };
   };
