@@ -25,17 +25,26 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}): Chi
   return child;
 }
 
-const pipdu = (args: string[], env: Record<string, string>): ChildProcess => run(process.execPath, [path.join(ROOT, "bin/pipdu.js"), ...args], env);
+const pipdu = (args: string[], env: Record<string, string>): ChildProcess =>
+  run(process.execPath, [path.join(ROOT, "bin/pipdu.js"), ...args], env);
 
 async function startBroker(kind: "embedded" | "mosquitto"): Promise<{ url: string; pid: number }> {
   const port = await freePort();
   const dir = tmp();
   let child: ChildProcess;
   if (kind === "embedded") {
-    child = pipdu(["broker"], { PIPDU_BROKER_PORT: String(port), PIPDU_BROKER_WS_PORT: "0", PIPDU_STATE_DIR: dir, PIPDU_LOG_LEVEL: "warn" });
+    child = pipdu(["broker"], {
+      PIPDU_BROKER_PORT: String(port),
+      PIPDU_BROKER_WS_PORT: "0",
+      PIPDU_STATE_DIR: dir,
+      PIPDU_LOG_LEVEL: "warn",
+    });
   } else {
     const conf = path.join(dir, "mosquitto.conf");
-    fs.writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n${process.getuid?.() === 0 ? "user root\n" : ""}`);
+    fs.writeFileSync(
+      conf,
+      `listener ${port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n${process.getuid?.() === 0 ? "user root\n" : ""}`,
+    );
     child = run("mosquitto", ["-c", conf]);
   }
   await waitForPort(port);
@@ -84,7 +93,12 @@ async function bareRoundTrip(url: string, n: number): Promise<Latency> {
 /** Publish `set` ON/OFF alternately, stop the clock when the outlet's state changes. */
 async function commandRoundTrip(url: string, n: number): Promise<Latency> {
   const dir = tmp();
-  const agent = pipdu(["pdu"], { PIPDU_MQTT_URL: url, PIPDU_STATE_DIR: dir, PIPDU_HARDWARE: "sim", PIPDU_LOG_LEVEL: "warn" });
+  const agent = pipdu(["pdu"], {
+    PIPDU_MQTT_URL: url,
+    PIPDU_STATE_DIR: dir,
+    PIPDU_HARDWARE: "sim",
+    PIPDU_LOG_LEVEL: "warn",
+  });
   const client = await connect(url);
   const stateTopic = "pipdu/pdu1/outlet/3/state";
   await client.subscribeAsync(["pipdu/pdu1/availability", stateTopic], { qos: 1 });
@@ -132,7 +146,12 @@ function procStats(pid: number): { cpuTicks: number; rssMb: number } {
 async function agentFootprint(url: string, seconds: number): Promise<{ rssMb: number; cpuPercent: number }> {
   const dir = tmp();
   fs.writeFileSync(path.join(dir, "sim-relays.json"), JSON.stringify({ relays: 0x5555 }));
-  const agent = pipdu(["pdu"], { PIPDU_MQTT_URL: url, PIPDU_STATE_DIR: dir, PIPDU_HARDWARE: "sim", PIPDU_LOG_LEVEL: "warn" });
+  const agent = pipdu(["pdu"], {
+    PIPDU_MQTT_URL: url,
+    PIPDU_STATE_DIR: dir,
+    PIPDU_HARDWARE: "sim",
+    PIPDU_LOG_LEVEL: "warn",
+  });
   await new Promise((r) => setTimeout(r, 5000));
   const pid = agent.pid ?? 0;
   const a = procStats(pid);
@@ -149,10 +168,23 @@ async function agentFootprint(url: string, seconds: number): Promise<{ rssMb: nu
 async function startToOnline(): Promise<number> {
   const port = await freePort();
   const t0 = performance.now();
-  const child = pipdu(["start"], { PIPDU_BROKER_PORT: String(port), PIPDU_BROKER_WS_PORT: "0", PIPDU_STATE_DIR: tmp(), PIPDU_HARDWARE: "sim", PIPDU_LOG_LEVEL: "warn", PIPDU_HTTP_PORT: "0", PIPDU_PDUDAEMON_PORT: "0", PIPDU_PANEL_PORT: "0" });
+  const child = pipdu(["start"], {
+    PIPDU_BROKER_PORT: String(port),
+    PIPDU_BROKER_WS_PORT: "0",
+    PIPDU_STATE_DIR: tmp(),
+    PIPDU_HARDWARE: "sim",
+    PIPDU_LOG_LEVEL: "warn",
+    PIPDU_HTTP_PORT: "0",
+    PIPDU_PDUDAEMON_PORT: "0",
+    PIPDU_PANEL_PORT: "0",
+  });
   for (;;) {
     try {
-      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 1000 });
+      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+        protocolVersion: 4,
+        reconnectPeriod: 0,
+        connectTimeout: 1000,
+      });
       await client.subscribeAsync("pipdu/pdu1/availability");
       const online = await new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => resolve(false), 200);
@@ -183,21 +215,34 @@ export async function runAgentBenchmarks(): Promise<string> {
   try {
     const kinds: ("embedded" | "mosquitto")[] = hasMosquitto ? ["embedded", "mosquitto"] : ["embedded"];
     lines.push(`### Command round trip (${COMMANDS} commands, QoS 1, each broker in its own process)`, "");
-    lines.push("| broker | bare round trip p50 / p99 (ms) | set → state p50 / p99 (ms) | p50 overhead (ms) |", "|---|---|---|---|");
+    lines.push(
+      "| broker | bare round trip p50 / p99 (ms) | set → state p50 / p99 (ms) | p50 overhead (ms) |",
+      "|---|---|---|---|",
+    );
     for (const kind of kinds) {
       const broker = await startBroker(kind);
       const bare = await bareRoundTrip(broker.url, COMMANDS);
       const cmd = await commandRoundTrip(broker.url, COMMANDS);
-      lines.push(`| ${kind} | ${f(bare.p50)} / ${f(bare.p99)} | ${f(cmd.p50)} / ${f(cmd.p99)} | ${f(cmd.p50 - bare.p50)} |`);
+      lines.push(
+        `| ${kind} | ${f(bare.p50)} / ${f(bare.p99)} | ${f(cmd.p50)} / ${f(cmd.p99)} | ${f(cmd.p50 - bare.p50)} |`,
+      );
     }
     const broker = await startBroker(kinds.at(-1) ?? "embedded");
     const footprint = await agentFootprint(broker.url, Number(process.env["BENCH_FOOTPRINT_SECONDS"] ?? 30));
     const starts: number[] = [];
     for (let i = 0; i < 5; i++) starts.push(await startToOnline());
-    lines.push("", "### pdu-agent footprint and start-up", "", "| measure | value | target |", "|---|---|---|");
+    lines.push(
+      "",
+      "### pdu-agent footprint and start-up",
+      "",
+      "| measure | value | target |",
+      "|---|---|---|",
+    );
     lines.push(`| agent RSS, 16 outlets, 1 s telemetry | ${footprint.rssMb.toFixed(1)} MB | < 80 MB |`);
     lines.push(`| agent CPU, same | ${footprint.cpuPercent.toFixed(2)} % of one core | < 1 % |`);
-    lines.push(`| \`pipdu start\` → availability online (median of 5) | ${median(starts).toFixed(0)} ms | < 2000 ms |`);
+    lines.push(
+      `| \`pipdu start\` → availability online (median of 5) | ${median(starts).toFixed(0)} ms | < 2000 ms |`,
+    );
   } finally {
     for (const c of cleanups.splice(0).reverse()) await c();
   }

@@ -2,7 +2,11 @@
 import fs from "node:fs";
 import { runAgentBenchmarks } from "./agent.ts";
 
-const sections: string[] = [`## Run of ${new Date().toISOString()} on ${(await import("node:os")).cpus().length} cores`, "", await runAgentBenchmarks()];
+const sections: string[] = [
+  `## Run of ${new Date().toISOString()} on ${(await import("node:os")).cpus().length} cores`,
+  "",
+  await runAgentBenchmarks(),
+];
 
 // Benchmarks of other parts, where present: each module exports run(): Promise<string> (markdown).
 for (const name of ["gateway", "fleet"]) {

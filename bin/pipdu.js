@@ -5,7 +5,19 @@ import fs from "node:fs";
 import path from "node:path";
 
 const root = path.resolve(import.meta.dirname, "..");
-const SOURCE_DIRS = ["lib", "client", "protocol", "broker", "pdu-agent", "panel-agent", "gateway", "homeassistant", "config", "cli", "log"];
+const SOURCE_DIRS = [
+  "lib",
+  "client",
+  "protocol",
+  "broker",
+  "pdu-agent",
+  "panel-agent",
+  "gateway",
+  "homeassistant",
+  "config",
+  "cli",
+  "log",
+];
 
 function newestSource(dir) {
   let newest = 0;
@@ -20,7 +32,9 @@ function newestSource(dir) {
 function buildIsFresh() {
   try {
     const built = fs.statSync(path.join(root, "dist/.stamp")).mtimeMs;
-    return SOURCE_DIRS.every((d) => !fs.existsSync(path.join(root, d)) || newestSource(path.join(root, d)) <= built);
+    return SOURCE_DIRS.every(
+      (d) => !fs.existsSync(path.join(root, d)) || newestSource(path.join(root, d)) <= built,
+    );
   } catch {
     return false;
   }

@@ -11,6 +11,8 @@ commands:
   broker         the embedded MQTT broker only
   pdu            the pdu-agent only, against the broker at PIPDU_MQTT_URL
   panel          the front panel (LCD, buttons, LEDs; PIPDU_PANEL_DRIVER sim|i2c|gpio) for PDUs at PIPDU_MQTT_URL
+  gateway        web page, REST API, PDUDaemon API and /metrics for every PDU at PIPDU_MQTT_URL
+  client         pduclient-compatible: --daemon host --hostname pdu --port 3 --command reboot [-H]
   sim --pdus N   N simulated PDUs (pdu01 …) in one process, against the broker at PIPDU_MQTT_URL
   ha remove      clear this PDU's Home Assistant discovery from the broker (HA deletes the device)
   config check   validate the configuration and exit
@@ -25,6 +27,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return command === undefined ? 2 : 0;
   }
+  if (command === "client") return (await import("../gateway/pduclient.ts")).runClient(argv.slice(1));
   let settings: Settings;
   let print: () => string;
   try {
@@ -53,14 +56,23 @@ export async function main(argv: string[]): Promise<number> {
       return runUntilSignal(() => runStandalone(settings, logger), logger);
     case "broker":
       return runUntilSignal(() => runBroker(settings, logger), logger);
+    case "gateway":
+      return runUntilSignal(
+        async () => (await import("../gateway/gateway.ts")).runGateway(settings, logger),
+        logger,
+      );
     case "pdu":
       return runUntilSignal(() => runPdu(settings, logger), logger);
-    case "panel":
-      return runUntilSignal(async () => (await import("../panel-agent/run-panel.ts")).runPanel(settings, logger), logger);
     case "ha":
-      if (sub === "remove") return (await import("../homeassistant/remove-command.ts")).runHaRemove(settings, logger);
+      if (sub === "remove")
+        return (await import("../homeassistant/remove-command.ts")).runHaRemove(settings, logger);
       console.error(`pipdu ha: unknown sub-command "${sub ?? ""}"; use remove`);
       return 2;
+    case "panel":
+      return runUntilSignal(
+        async () => (await import("../panel-agent/run-panel.ts")).runPanel(settings, logger),
+        logger,
+      );
     case "sim":
       return runUntilSignal(() => runSimFleet(settings, logger, rest), logger);
     default:

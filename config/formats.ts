@@ -20,7 +20,13 @@ export function numberIn(name: string, min: number, max: number, integer = false
     name,
     coerce: toNumber,
     validate(value: unknown) {
-      if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+      if (
+        typeof value !== "number" ||
+        !Number.isFinite(value) ||
+        value < min ||
+        value > max ||
+        (integer && !Number.isInteger(value))
+      ) {
         throw new Error(`must be ${integer ? "an integer" : "a number"} from ${min} to ${max}`);
       }
     },

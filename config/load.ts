@@ -14,7 +14,6 @@ convict.addParser([
   { extension: "json", parse: (text: string): unknown => JSON.parse(text) },
 ]);
 
-
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(problems.join("\n"));
@@ -31,17 +30,23 @@ export function loadConfig(options: LoadOptions = {}): { settings: Settings; pri
   const env = options.env ?? process.env;
   let config: Config;
   try {
-    config = convict<Settings>(schema as unknown as convict.Schema<Settings>, { args: options.argv ?? [], env: env as Record<string, string> });
+    config = convict<Settings>(schema as unknown as convict.Schema<Settings>, {
+      args: options.argv ?? [],
+      env,
+    });
   } catch (err) {
     throw new ConfigError([`configuration: ${(err as Error).message}`]);
   }
   const file = config.get("config");
   if (file !== null) {
-    if (!fs.existsSync(file)) throw new ConfigError([`config: file "${file}" does not exist (set by PIPDU_CONFIG or --config)`]);
+    if (!fs.existsSync(file))
+      throw new ConfigError([`config: file "${file}" does not exist (set by PIPDU_CONFIG or --config)`]);
     try {
       config.loadFile(file);
     } catch (err) {
-      throw new ConfigError([`config: file "${file}" cannot be read: ${(err as Error).message.split("\n")[0] ?? ""}`]);
+      throw new ConfigError([
+        `config: file "${file}" cannot be read: ${(err as Error).message.split("\n")[0] ?? ""}`,
+      ]);
     }
   }
   try {
@@ -56,12 +61,13 @@ export function loadConfig(options: LoadOptions = {}): { settings: Settings; pri
 function describeProblems(config: Config, message: string): string[] {
   return message.split("\n").map((line) => {
     const undeclared = /^configuration param '(.+)' not declared in the schema$/.exec(line);
-    if (undeclared) return `${undeclared[1] ?? ""}: unknown setting (check the spelling against the configuration table in the README)`;
+    if (undeclared)
+      return `${undeclared[1] ?? ""}: unknown setting (check the spelling against the configuration table in the README)`;
     const m = /^([\w.]+): (.*?)(?:: value was .*)?$/.exec(line);
     if (!m) return line;
     const key = m[1] ?? "";
     const env = envName(key);
-    const value = sensitiveKeys.has(key) ? "\"***\"" : JSON.stringify(safeGet(config, key));
+    const value = sensitiveKeys.has(key) ? '"***"' : JSON.stringify(safeGet(config, key));
     return `${key} (${env}) = ${value}: ${m[2] ?? ""}`;
   });
 }
@@ -78,5 +84,8 @@ function safeGet(config: Config, key: string): unknown {
 
 /** PIPDU_ + key path in upper snake case: broker.wsPort → PIPDU_BROKER_WS_PORT. */
 export function envName(key: string): string {
-  return `PIPDU_${key.replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/\./g, "_").toUpperCase()}`;
+  return `PIPDU_${key
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .replace(/\./g, "_")
+    .toUpperCase()}`;
 }

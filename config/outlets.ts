@@ -20,24 +20,32 @@ const OUTLET_KEYS = ["name", "protected", "load"];
 const LOAD_KEYS = ["watts", "noise", "inrush"];
 
 export function validateOutlets(value: unknown): void {
-  if (!Array.isArray(value)) throw new Error("must be a list of outlet settings, e.g. [{\"name\":\"Switch\"}]");
+  if (!Array.isArray(value)) throw new Error('must be a list of outlet settings, e.g. [{"name":"Switch"}]');
   if (value.length > 16) throw new Error("lists at most 16 outlets");
   value.forEach((item: unknown, i) => {
     const where = `outlet ${i + 1}`;
-    if (typeof item !== "object" || item === null || Array.isArray(item)) throw new Error(`${where} must be an object`);
+    if (typeof item !== "object" || item === null || Array.isArray(item))
+      throw new Error(`${where} must be an object`);
     const o = item as Record<string, unknown>;
     const unknown = Object.keys(o).find((k) => !OUTLET_KEYS.includes(k));
-    if (unknown !== undefined) throw new Error(`${where} has unknown key "${unknown}"; allowed: ${OUTLET_KEYS.join(", ")}`);
-    if (o["name"] !== undefined && (typeof o["name"] !== "string" || !/^[^\u0000-\u001f]{1,40}$/.test(o["name"]))) {
+    if (unknown !== undefined)
+      throw new Error(`${where} has unknown key "${unknown}"; allowed: ${OUTLET_KEYS.join(", ")}`);
+    if (
+      o["name"] !== undefined &&
+      (typeof o["name"] !== "string" || !/^[^\u0000-\u001f]{1,40}$/.test(o["name"]))
+    ) {
       throw new Error(`${where} name must be 1 to 40 printable characters`);
     }
-    if (o["protected"] !== undefined && typeof o["protected"] !== "boolean") throw new Error(`${where} protected must be true or false`);
+    if (o["protected"] !== undefined && typeof o["protected"] !== "boolean")
+      throw new Error(`${where} protected must be true or false`);
     const load = o["load"];
     if (load !== undefined) {
       if (typeof load !== "object" || load === null) throw new Error(`${where} load must be an object`);
       for (const [k, v] of Object.entries(load)) {
-        if (!LOAD_KEYS.includes(k)) throw new Error(`${where} load has unknown key "${k}"; allowed: ${LOAD_KEYS.join(", ")}`);
-        if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > 4000) throw new Error(`${where} load.${k} must be watts from 0 to 4000`);
+        if (!LOAD_KEYS.includes(k))
+          throw new Error(`${where} load has unknown key "${k}"; allowed: ${LOAD_KEYS.join(", ")}`);
+        if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > 4000)
+          throw new Error(`${where} load.${k} must be watts from 0 to 4000`);
       }
     }
   });

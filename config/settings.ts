@@ -28,11 +28,22 @@ export interface Settings {
   hardware: "auto" | "i2c" | "sim";
   i2c: { bus: number; address: number };
   mains: { voltage: number; powerFactor: number; frequency: number };
-  telemetry: { interval: number; maxAge: number; deadband: { power: number; current: number; energy: number } };
+  telemetry: {
+    interval: number;
+    maxAge: number;
+    deadband: { power: number; current: number; energy: number };
+  };
   commands: { defaultCycleDelay: number; maxDelay: number };
   energy: { saveInterval: number };
   http: { port: number };
   pdudaemon: { port: number };
+  gateway: {
+    enabled: boolean;
+    host: string;
+    token: string | null;
+    aliases: Record<string, { hostname: string; port: string | number }>;
+    requestTimeout: number;
+  };
   ha: { discovery: boolean; discoveryPrefix: string; statusTopic: string };
   panel: PanelSettings;
   log: { level: "error" | "warn" | "info" | "debug"; format: "text" | "json" };

@@ -30,14 +30,22 @@ export async function connectMqtt(options: ConnectOptions): Promise<MqttClient> 
       if (options.signal?.aborted) throw new Error("connect aborted");
       const outcome = await tryConnect(options, version);
       if (outcome.client) {
-        options.logger.info(`connected to ${redact(options.url)} with MQTT ${version === 5 ? "5" : "3.1.1"}`, { component: "mqtt" });
+        options.logger.info(
+          `connected to ${redact(options.url)} with MQTT ${version === 5 ? "5" : "3.1.1"}`,
+          { component: "mqtt" },
+        );
         return outcome.client;
       }
       if (!outcome.protocolRefused) {
-        if (attempt++ % 10 === 0) options.logger.warn(`broker ${redact(options.url)} not reachable: ${outcome.reason}; retrying`, { component: "mqtt" });
+        if (attempt++ % 10 === 0)
+          options.logger.warn(`broker ${redact(options.url)} not reachable: ${outcome.reason}; retrying`, {
+            component: "mqtt",
+          });
         break; // unreachable: retry from the preferred version after a pause
       }
-      options.logger.info(`broker refused MQTT ${version === 5 ? "5" : "3.1.1"} (${outcome.reason})`, { component: "mqtt" });
+      options.logger.info(`broker refused MQTT ${version === 5 ? "5" : "3.1.1"} (${outcome.reason})`, {
+        component: "mqtt",
+      });
     }
     await realSleep((options.reconnectSeconds ?? 1) * 1000, options.signal);
   }
@@ -65,7 +73,10 @@ function clientOptions(options: ConnectOptions, version: 4 | 5): IClientOptions 
 function tryConnect(
   options: ConnectOptions,
   version: 4 | 5,
-): Promise<{ client: MqttClient; reason?: undefined; protocolRefused?: undefined } | { client?: undefined; reason: string; protocolRefused: boolean }> {
+): Promise<
+  | { client: MqttClient; reason?: undefined; protocolRefused?: undefined }
+  | { client?: undefined; reason: string; protocolRefused: boolean }
+> {
   return new Promise((resolve) => {
     const client = mqtt.connect(options.url, clientOptions(options, version));
     let settled = false;

@@ -84,11 +84,17 @@ export class PduAgent {
     const { controller, logger } = this.deps;
     this.hardware = await controller.describe();
     if (this.hardware.outletCount < this.settings.pdu.outletCount) {
-      logger.warn(`firmware reports ${this.hardware.outletCount} outlets, configuration says ${this.settings.pdu.outletCount}`, { component: "agent" });
+      logger.warn(
+        `firmware reports ${this.hardware.outletCount} outlets, configuration says ${this.settings.pdu.outletCount}`,
+        { component: "agent" },
+      );
     }
     this.states = (await controller.readRelays()).slice(0, this.outletCount);
     this.currents = new Array<number>(this.outletCount).fill(0);
-    this.meter = new EnergyMeter(this.store.load(this.outletCount), Math.max(5000, 5 * this.settings.telemetry.interval * 1000));
+    this.meter = new EnergyMeter(
+      this.store.load(this.outletCount),
+      Math.max(5000, 5 * this.settings.telemetry.interval * 1000),
+    );
     logger.info(
       `${this.hardware.kind} firmware ${this.hardware.firmwareVersion}, ${this.outletCount} outlets, on: ${this.onList() || "none"} (read from hardware, not switched)`,
       { component: "agent" },
@@ -117,7 +123,9 @@ export class PduAgent {
     await this.bridge.start();
     for (const plugin of this.plugins) await plugin.start(this.context(this.client));
     this.client.on("connect", () => void this.announce());
-    this.client.on("offline", () => logger.warn("broker connection lost; reconnecting", { component: "mqtt" }));
+    this.client.on("offline", () =>
+      logger.warn("broker connection lost; reconnecting", { component: "mqtt" }),
+    );
     await this.poll();
     await this.announce();
     this.pollTimer = setInterval(() => {
@@ -161,7 +169,10 @@ export class PduAgent {
   }
 
   private get outletCount(): number {
-    return Math.min(this.settings.pdu.outletCount, this.hardware?.outletCount ?? this.settings.pdu.outletCount);
+    return Math.min(
+      this.settings.pdu.outletCount,
+      this.hardware?.outletCount ?? this.settings.pdu.outletCount,
+    );
   }
 
   private limits(): CommandLimits {
@@ -179,7 +190,9 @@ export class PduAgent {
     this.online = this.linkFailures < LINK_FAILURES_OFFLINE;
     for (const plugin of this.plugins) {
       await plugin.announce?.().catch((err: unknown) => {
-        this.deps.logger.warn(`${plugin.name}: announce failed: ${(err as Error).message}`, { component: "agent" });
+        this.deps.logger.warn(`${plugin.name}: announce failed: ${(err as Error).message}`, {
+          component: "agent",
+        });
       });
     }
     await Promise.all([this.bridge.publishAvailability(this.online), this.bridge.publishInfo(this.info())]);
@@ -209,7 +222,9 @@ export class PduAgent {
       }
     } catch (err) {
       this.linkFailures++;
-      logger.warn(`hardware poll failed (${this.linkFailures} in a row): ${(err as Error).message}`, { component: "agent" });
+      logger.warn(`hardware poll failed (${this.linkFailures} in a row): ${(err as Error).message}`, {
+        component: "agent",
+      });
       if (this.linkFailures === LINK_FAILURES_OFFLINE && this.bridge) {
         this.online = false;
         await this.bridge.publishAvailability(false);
@@ -228,7 +243,8 @@ export class PduAgent {
     if (!this.bridge) return;
     for (let i = 0; i < this.states.length; i++) {
       const value = formatState(this.states[i] ?? false);
-      if (this.filter.offer(`${i + 1}/state`, value, 0, now)) void this.bridge.publishOutlet(i + 1, "state", value);
+      if (this.filter.offer(`${i + 1}/state`, value, 0, now))
+        void this.bridge.publishOutlet(i + 1, "state", value);
     }
   }
 
@@ -241,14 +257,20 @@ export class PduAgent {
     const publishes: Promise<unknown>[] = [];
     for (let i = 0; i < this.outletCount; i++) {
       const n = i + 1;
-      const values: [key: "state" | "power" | "current" | "energy", raw: number | string, band: number, text: string][] = [
+      const values: [
+        key: "state" | "power" | "current" | "energy",
+        raw: number | string,
+        band: number,
+        text: string,
+      ][] = [
         ["state", formatState(this.states[i] ?? false), 0, formatState(this.states[i] ?? false)],
         ["power", powers[i] ?? 0, deadband.power, formatPower(powers[i] ?? 0)],
         ["current", this.currents[i] ?? 0, deadband.current, formatCurrent(this.currents[i] ?? 0)],
         ["energy", energy[i] ?? 0, deadband.energy, formatEnergy(energy[i] ?? 0)],
       ];
       for (const [metric, raw, band, text] of values) {
-        if (this.filter.offer(`${n}/${metric}`, raw, band, now)) publishes.push(bridge.publishOutlet(n, metric, text));
+        if (this.filter.offer(`${n}/${metric}`, raw, band, now))
+          publishes.push(bridge.publishOutlet(n, metric, text));
       }
     }
     publishes.push(bridge.publishTelemetry(this.telemetry(now)));
@@ -295,10 +317,22 @@ export class PduAgent {
         name: this.outletName(i + 1),
         protected: this.settings.outlets[i]?.protected === true,
       })),
-      firmware: { version: this.hardware?.firmwareVersion ?? "unknown", hardware: this.hardware?.kind ?? "unknown" },
+      firmware: {
+        version: this.hardware?.firmwareVersion ?? "unknown",
+        hardware: this.hardware?.kind ?? "unknown",
+      },
       agent: { version: AGENT_VERSION },
-      mains: { voltage: mains.voltage, voltageSource: "configured", powerFactor: mains.powerFactor, frequency: mains.frequency },
-      limits: { maxDelay: commands.maxDelay, defaultCycleDelay: commands.defaultCycleDelay, maxPayloadBytes: MAX_PAYLOAD_BYTES },
+      mains: {
+        voltage: mains.voltage,
+        voltageSource: "configured",
+        powerFactor: mains.powerFactor,
+        frequency: mains.frequency,
+      },
+      limits: {
+        maxDelay: commands.maxDelay,
+        defaultCycleDelay: commands.defaultCycleDelay,
+        maxPayloadBytes: MAX_PAYLOAD_BYTES,
+      },
     };
   }
 

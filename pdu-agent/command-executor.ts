@@ -37,7 +37,8 @@ export class CommandExecutor {
   }
 
   async execute(command: Command): Promise<ResultPayload> {
-    if (this.stopping) return this.failure(command, { code: "shutting_down", message: "the pdu-agent is stopping" });
+    if (this.stopping)
+      return this.failure(command, { code: "shutting_down", message: "the pdu-agent is stopping" });
     const refusal = this.checkProtection(command);
     if (refusal) return this.failure(command, refusal);
     if (command.action !== "cycle" && command.delay !== undefined && command.delay > 0) {
@@ -70,12 +71,18 @@ export class CommandExecutor {
     const id = this.nextId++;
     const abort = new AbortController();
     const now = this.deps.now?.() ?? Date.now();
-    this.pending.set(id, { action: { id, outlet: command.outlet, action: command.action, dueAt: now + seconds * 1000 }, abort });
+    this.pending.set(id, {
+      action: { id, outlet: command.outlet, action: command.action, dueAt: now + seconds * 1000 },
+      abort,
+    });
     await this.deps.sleep(seconds * 1000, abort.signal);
     this.pending.delete(id);
     if (!abort.signal.aborted) return null;
     return this.stopping
-      ? { code: "shutting_down", message: "the pdu-agent stopped before the delay ran out; nothing was switched" }
+      ? {
+          code: "shutting_down",
+          message: "the pdu-agent stopped before the delay ran out; nothing was switched",
+        }
       : { code: "cancelled", message: "cancelled before the delay ran out; nothing was switched" };
   }
 
@@ -93,7 +100,10 @@ export class CommandExecutor {
           const current = await controller.readRelays();
           const on = !(current[n - 1] ?? false);
           if (!on && this.deps.isProtected(n) && command.force !== true) {
-            return this.failure(command, { code: "protected_outlet", message: `outlet ${n} is protected: switching it OFF needs "force": true` });
+            return this.failure(command, {
+              code: "protected_outlet",
+              message: `outlet ${n} is protected: switching it OFF needs "force": true`,
+            });
           }
           states = await controller.setRelay(n, on);
           break;
@@ -111,7 +121,10 @@ export class CommandExecutor {
       const message = err instanceof HardwareError || err instanceof Error ? err.message : String(err);
       const states = await controller.readRelays().catch(() => null);
       if (states) this.deps.onStates(states);
-      const result = this.failure(command, { code: "hardware_error", message: `${message}; state re-read from the hardware` });
+      const result = this.failure(command, {
+        code: "hardware_error",
+        message: `${message}; state re-read from the hardware`,
+      });
       const state = states?.[n - 1];
       if (state !== undefined) result.state = formatState(state);
       return result;
@@ -119,7 +132,12 @@ export class CommandExecutor {
   }
 
   private success(command: Command, on: boolean): ResultPayload {
-    const result: ResultPayload = { outlet: command.outlet, command: command.action, status: "ok", state: formatState(on) };
+    const result: ResultPayload = {
+      outlet: command.outlet,
+      command: command.action,
+      status: "ok",
+      state: formatState(on),
+    };
     if (command.transaction !== undefined) result.transaction = command.transaction;
     return result;
   }

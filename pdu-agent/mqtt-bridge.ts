@@ -2,7 +2,13 @@
 // availability. Retained commands are never acted on; every command, valid or not, gets exactly one result.
 import type { IPublishPacket, MqttClient } from "mqtt";
 import { parseCommand, type CommandLimits } from "../protocol/commands.ts";
-import { OFFLINE, ONLINE, type InfoPayload, type ResultPayload, type TelemetryPayload } from "../protocol/payloads.ts";
+import {
+  OFFLINE,
+  ONLINE,
+  type InfoPayload,
+  type ResultPayload,
+  type TelemetryPayload,
+} from "../protocol/payloads.ts";
 import type { OutletMetric, Topics } from "../protocol/topics.ts";
 import type { Logger } from "../log/logger.ts";
 import type { CommandExecutor } from "./command-executor.ts";
@@ -66,21 +72,36 @@ export class MqttBridge {
       const source = sourceOf(packet);
       let result: ResultPayload;
       if (packet.retain) {
-        result = { outlet: null, command: null, status: "error", error: { code: "retained_command", message: `retained message on ${topic} ignored: commands must not be retained; it has been cleared` } };
+        result = {
+          outlet: null,
+          command: null,
+          status: "error",
+          error: {
+            code: "retained_command",
+            message: `retained message on ${topic} ignored: commands must not be retained; it has been cleared`,
+          },
+        };
         await this.publish(topic, "", true);
       } else {
         const command = parseCommand(parsed.outlet, payload, this.deps.limits());
         if (command.ok) {
           result = await this.deps.executor.execute(command.command);
         } else {
-          result = { outlet: command.outlet, command: command.action ?? null, status: "error", error: command.error };
+          result = {
+            outlet: command.outlet,
+            command: command.action ?? null,
+            status: "error",
+            error: command.error,
+          };
           if (command.transaction !== undefined) result.transaction = command.transaction;
         }
       }
       this.log(result, source);
       await this.publishResult(result, packet);
     } catch (err) {
-      this.deps.logger.error(`command on ${topic} failed unexpectedly: ${(err as Error).message}`, { component: "mqtt" });
+      this.deps.logger.error(`command on ${topic} failed unexpectedly: ${(err as Error).message}`, {
+        component: "mqtt",
+      });
     } finally {
       this.inFlight--;
     }
@@ -111,8 +132,13 @@ export class MqttBridge {
   private log(result: ResultPayload, source: string): void {
     const what = `outlet ${result.outlet ?? "?"} ${result.command ?? "command"} from ${source}`;
     const tx = result.transaction !== undefined ? ` tx=${String(result.transaction)}` : "";
-    if (result.status === "ok") this.deps.logger.info(`${what}: ok, ${result.state ?? ""}${tx}`, { component: "command" });
-    else this.deps.logger.warn(`${what}: ${result.error?.code ?? "error"}: ${result.error?.message ?? ""}${tx}`, { component: "command" });
+    if (result.status === "ok")
+      this.deps.logger.info(`${what}: ok, ${result.state ?? ""}${tx}`, { component: "command" });
+    else
+      this.deps.logger.warn(
+        `${what}: ${result.error?.code ?? "error"}: ${result.error?.message ?? ""}${tx}`,
+        { component: "command" },
+      );
   }
 }
 

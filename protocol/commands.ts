@@ -58,7 +58,10 @@ export function parseCommand(rawOutlet: string, payload: Uint8Array, limits: Com
       : { ok: false, error: { code, message }, outlet, transaction };
 
   if (payload.length > MAX_PAYLOAD_BYTES) {
-    return fail("payload_too_large", `payload is ${payload.length} bytes; at most ${MAX_PAYLOAD_BYTES} allowed`);
+    return fail(
+      "payload_too_large",
+      `payload is ${payload.length} bytes; at most ${MAX_PAYLOAD_BYTES} allowed`,
+    );
   }
   let text: string;
   try {
@@ -88,7 +91,8 @@ type Partial =
 
 function parseWord(text: string): Partial {
   const action = text.toLowerCase();
-  if ((ACTIONS as readonly string[]).includes(action)) return { ok: true, command: { action: action as Action } };
+  if ((ACTIONS as readonly string[]).includes(action))
+    return { ok: true, command: { action: action as Action } };
   return {
     ok: false,
     error: {
@@ -103,7 +107,10 @@ function parseJson(text: string, limits: CommandLimits): Partial {
   try {
     value = JSON.parse(text);
   } catch {
-    return { ok: false, error: { code: "invalid_payload", message: "payload starts with { but is not valid JSON" } };
+    return {
+      ok: false,
+      error: { code: "invalid_payload", message: "payload starts with { but is not valid JSON" },
+    };
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     return { ok: false, error: { code: "invalid_payload", message: "JSON payload must be an object" } };
@@ -116,22 +123,33 @@ function parseJson(text: string, limits: CommandLimits): Partial {
       (typeof transaction === "string" && transaction.length <= MAX_TRANSACTION_LENGTH) ||
       (typeof transaction === "number" && Number.isFinite(transaction));
     if (!valid) {
-      return invalid("invalid_value", `"transaction" must be a string of at most ${MAX_TRANSACTION_LENGTH} characters or a number`);
+      return invalid(
+        "invalid_value",
+        `"transaction" must be a string of at most ${MAX_TRANSACTION_LENGTH} characters or a number`,
+      );
     }
-    tx = transaction as Transaction;
+    tx = transaction;
   }
   function invalid(code: ErrorCode, message: string): Partial {
-    return tx === undefined ? { ok: false, error: { code, message } } : { ok: false, error: { code, message }, transaction: tx };
+    return tx === undefined
+      ? { ok: false, error: { code, message } }
+      : { ok: false, error: { code, message }, transaction: tx };
   }
 
   const unknown = Object.keys(obj).filter((k) => !JSON_FIELDS.includes(k));
   if (unknown.length > 0) {
-    return invalid("unknown_field", `unknown field "${printable(unknown[0] ?? "")}"; allowed fields: ${JSON_FIELDS.join(", ")}`);
+    return invalid(
+      "unknown_field",
+      `unknown field "${printable(unknown[0] ?? "")}"; allowed fields: ${JSON_FIELDS.join(", ")}`,
+    );
   }
   const hasState = "state" in obj;
   const hasAction = "action" in obj;
   if (hasState === hasAction) {
-    return invalid("invalid_payload", 'JSON command needs exactly one of "state" (ON/OFF/TOGGLE) or "action" (on/off/toggle/cycle)');
+    return invalid(
+      "invalid_payload",
+      'JSON command needs exactly one of "state" (ON/OFF/TOGGLE) or "action" (on/off/toggle/cycle)',
+    );
   }
   const field = hasState ? "state" : "action";
   const raw = obj[field];
@@ -145,12 +163,16 @@ function parseJson(text: string, limits: CommandLimits): Partial {
   if ("delay" in obj) {
     const delay = obj["delay"];
     if (typeof delay !== "number" || !Number.isFinite(delay) || delay < 0 || delay > limits.maxDelay) {
-      return invalid("invalid_delay", `"delay" is ${describe(delay)}; allowed: a number of seconds from 0 to ${limits.maxDelay}`);
+      return invalid(
+        "invalid_delay",
+        `"delay" is ${describe(delay)}; allowed: a number of seconds from 0 to ${limits.maxDelay}`,
+      );
     }
     command.delay = delay;
   }
   if ("force" in obj) {
-    if (typeof obj["force"] !== "boolean") return invalid("invalid_value", `"force" is ${describe(obj["force"])}; allowed: true or false`);
+    if (typeof obj["force"] !== "boolean")
+      return invalid("invalid_value", `"force" is ${describe(obj["force"])}; allowed: true or false`);
     command.force = obj["force"];
   }
   if (tx !== undefined) command.transaction = tx;

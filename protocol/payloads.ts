@@ -50,7 +50,12 @@ export interface InfoPayload {
   outlets: { number: number; name: string; protected: boolean }[];
   firmware: { version: string; hardware: string };
   agent: { version: string };
-  mains: { voltage: number; voltageSource: "configured" | "measured"; powerFactor: number; frequency: number };
+  mains: {
+    voltage: number;
+    voltageSource: "configured" | "measured";
+    powerFactor: number;
+    frequency: number;
+  };
   limits: { maxDelay: number; defaultCycleDelay: number; maxPayloadBytes: number };
 }
 

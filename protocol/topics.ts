@@ -74,7 +74,12 @@ export class Topics {
   }
   /** What a client of every PDU (panel, gateway) subscribes to. */
   allPdusFilter(): string[] {
-    return [`${this.base}/+/availability`, `${this.base}/+/info`, `${this.base}/+/outlet/+/+`, `${this.base}/+/result`];
+    return [
+      `${this.base}/+/availability`,
+      `${this.base}/+/info`,
+      `${this.base}/+/outlet/+/+`,
+      `${this.base}/+/result`,
+    ];
   }
 
   /** Parse any topic under the base; null for topics outside the tree. The outlet level is kept raw. */

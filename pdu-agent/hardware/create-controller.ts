@@ -13,7 +13,9 @@ export async function createController(settings: Settings, logger: Logger): Prom
     const real = await openMega(settings, logger, mode === "i2c");
     if (real) return real;
   }
-  logger.info(`simulated PDU with ${settings.pdu.outletCount} outlets (state in ${settings.stateDir})`, { component: "hardware" });
+  logger.info(`simulated PDU with ${settings.pdu.outletCount} outlets (state in ${settings.stateDir})`, {
+    component: "hardware",
+  });
   return createSimulatedPdu({
     stateDir: settings.stateDir,
     outletCount: settings.pdu.outletCount,
@@ -25,16 +27,27 @@ export async function createController(settings: Settings, logger: Logger): Prom
 }
 
 /** The Mega on /dev/i2c-N. With required=false (auto), any failure means "no hardware here". */
-async function openMega(settings: Settings, logger: Logger, required: boolean): Promise<OutletController | null> {
+async function openMega(
+  settings: Settings,
+  logger: Logger,
+  required: boolean,
+): Promise<OutletController | null> {
   const { bus: busNumber, address } = settings.i2c;
   let bus: I2cBus | null = null;
   try {
     // Loaded only here, so the native module is needed only where there is an I2C bus.
     const native = await import("./i2c-bus-native.ts");
     bus = await native.openNativeI2cBus(busNumber);
-    const controller = new RegisterOutletController(new RegisterClient(bus, address), "arduino-mega", () => bus?.close() ?? Promise.resolve());
+    const controller = new RegisterOutletController(
+      new RegisterClient(bus, address),
+      "arduino-mega",
+      () => bus?.close() ?? Promise.resolve(),
+    );
     const info = await controller.describe();
-    logger.info(`piPDU firmware ${info.firmwareVersion} on /dev/i2c-${busNumber} at 0x${address.toString(16)}`, { component: "hardware" });
+    logger.info(
+      `piPDU firmware ${info.firmwareVersion} on /dev/i2c-${busNumber} at 0x${address.toString(16)}`,
+      { component: "hardware" },
+    );
     return controller;
   } catch (err) {
     await bus?.close().catch(() => undefined);

@@ -7,7 +7,9 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { I2cError, type I2cBus } from "./i2c-bus.ts";
 
-export const DEFAULT_BRIDGE_PATH = fileURLToPath(new URL("../../firmware/build/pipdu-bridge", import.meta.url));
+export const DEFAULT_BRIDGE_PATH = fileURLToPath(
+  new URL("../../firmware/build/pipdu-bridge", import.meta.url),
+);
 
 /** Same meanings as the simulator's SimBus faults: corrupt, nack, zero (all-zero), short (one byte missing). */
 export type BridgeFault = "corrupt" | "nack" | "zero" | "short";
@@ -45,10 +47,13 @@ export class FirmwareBridgeBus implements I2cBus {
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     const fail = (err: Error): void => {
       this.exited ??= err;
-      for (const w of this.waiters.splice(0)) w.reject(new I2cError(this.closing ? "closed" : "io", err.message));
+      for (const w of this.waiters.splice(0))
+        w.reject(new I2cError(this.closing ? "closed" : "io", err.message));
     };
     child.on("error", fail);
-    child.on("exit", (code, signal) => fail(new Error(`pipdu-bridge exited (${signal ?? code ?? "?"}) ${stderr.trim()}`)));
+    child.on("exit", (code, signal) =>
+      fail(new Error(`pipdu-bridge exited (${signal ?? code ?? "?"}) ${stderr.trim()}`)),
+    );
     child.stdin.on("error", fail);
   }
 
@@ -64,7 +69,9 @@ export class FirmwareBridgeBus implements I2cBus {
       await bus.relayPins();
     } catch (err) {
       await bus.close();
-      throw new Error(`cannot run ${path} (build it with: make -C firmware bridge): ${(err as Error).message}`);
+      throw new Error(
+        `cannot run ${path} (build it with: make -C firmware bridge): ${(err as Error).message}`,
+      );
     }
     return bus;
   }

@@ -5,7 +5,11 @@ import { I2cError, type I2cBus } from "./i2c-bus.ts";
 
 /** The part of i2c-bus's PromisifiedBus this adapter uses. */
 export interface PromisifiedI2c {
-  i2cWrite(address: number, length: number, buffer: Buffer): Promise<{ bytesWritten: number; buffer: Buffer }>;
+  i2cWrite(
+    address: number,
+    length: number,
+    buffer: Buffer,
+  ): Promise<{ bytesWritten: number; buffer: Buffer }>;
   i2cRead(address: number, length: number, buffer: Buffer): Promise<{ bytesRead: number; buffer: Buffer }>;
   close(): Promise<void>;
 }
@@ -45,7 +49,11 @@ export class NativeI2cBus implements I2cBus {
     } catch (err) {
       throw toI2cError(err, `write to 0x${address.toString(16)} on /dev/i2c-${this.busNumber}`);
     }
-    if (written !== bytes.length) throw new I2cError("io", `short write to 0x${address.toString(16)}: ${written} of ${bytes.length} bytes`);
+    if (written !== bytes.length)
+      throw new I2cError(
+        "io",
+        `short write to 0x${address.toString(16)}: ${written} of ${bytes.length} bytes`,
+      );
   }
 
   async read(address: number, length: number): Promise<Uint8Array> {

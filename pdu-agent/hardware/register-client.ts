@@ -37,7 +37,15 @@ export interface RegisterClientOptions {
 const WRITE_STATUS_NAMES = Object.fromEntries(Object.entries(WriteStatus).map(([k, v]) => [v, k]));
 
 export class RegisterClient {
-  readonly counters: LinkCounters = { transactions: 0, crcErrors: 0, nacks: 0, ioErrors: 0, shortReads: 0, retries: 0, failures: 0 };
+  readonly counters: LinkCounters = {
+    transactions: 0,
+    crcErrors: 0,
+    nacks: 0,
+    ioErrors: 0,
+    shortReads: 0,
+    retries: 0,
+    failures: 0,
+  };
   private readonly retries: number;
   private readonly backoffMs: readonly number[];
   private readonly sleep: (ms: number) => Promise<void>;
@@ -60,14 +68,17 @@ export class RegisterClient {
     // reply would validate. Asking for a different length keeps the "all zeros never pass" property.
     if (crc8([(this.address << 1) | 1, reg, length]) === 0) {
       if (length < MAX_READ) return this.read(reg, length + 1).then((b) => b.subarray(0, length));
-      return Promise.all([this.read(reg, length - 1), this.read(reg + length - 1, 1)]).then(([a, b]) => Uint8Array.of(...a, ...b));
+      return Promise.all([this.read(reg, length - 1), this.read(reg + length - 1, 1)]).then(([a, b]) =>
+        Uint8Array.of(...a, ...b),
+      );
     }
     return this.serial(() => this.withRetries(() => this.readOnce(reg, length)));
   }
 
   /** Write and confirm through LAST_WRITE/WRITE_SEQ that the firmware accepted the frame. */
   write(reg: number, data: Uint8Array): Promise<void> {
-    if (data.length < 1 || data.length > MAX_WRITE) throw new RangeError(`write length ${data.length} outside 1..${MAX_WRITE}`);
+    if (data.length < 1 || data.length > MAX_WRITE)
+      throw new RangeError(`write length ${data.length} outside 1..${MAX_WRITE}`);
     return this.serial(() => this.withRetries(() => this.writeOnce(reg, data)));
   }
 
@@ -128,7 +139,10 @@ export class RegisterClient {
     const expected = crc8([(this.address << 1) | 1, reg, length, ...data]);
     if (reply[length] !== expected) {
       this.counters.crcErrors++;
-      throw new LinkError("crc", `register 0x${hex(reg)}: CRC 0x${hex(reply[length] ?? 0)}, expected 0x${hex(expected)}`);
+      throw new LinkError(
+        "crc",
+        `register 0x${hex(reg)}: CRC 0x${hex(reply[length] ?? 0)}, expected 0x${hex(expected)}`,
+      );
     }
     return Uint8Array.from(data);
   }
@@ -148,7 +162,10 @@ export class RegisterClient {
       this.counters.crcErrors++;
       throw new LinkError("crc", `write to 0x${hex(reg)} arrived corrupted (BAD_CRC)`);
     }
-    throw new LinkError("rejected", `write to 0x${hex(reg)} not taken: ${WRITE_STATUS_NAMES[status] ?? status}`);
+    throw new LinkError(
+      "rejected",
+      `write to 0x${hex(reg)} not taken: ${WRITE_STATUS_NAMES[status] ?? status}`,
+    );
   }
 }
 

@@ -1,11 +1,26 @@
 // OutletController over the piPDU register protocol: every relay change is read back before it counts.
 import { CHANNELS, ColdPolicy, Command, DEVICE_MAGIC, Reg, ResetCause } from "../../protocol/register-map.ts";
-import { HardwareError, type ColdStartPolicy, type HardwareInfo, type OutletController } from "./outlet-controller.ts";
+import {
+  HardwareError,
+  type ColdStartPolicy,
+  type HardwareInfo,
+  type OutletController,
+} from "./outlet-controller.ts";
 import { LinkError, type LinkCounters, type RegisterClient } from "./register-client.ts";
 
-const POLICY_CODES: Record<ColdStartPolicy, number> = { off: ColdPolicy.OFF, on: ColdPolicy.ON, last: ColdPolicy.LAST };
-const POLICY_NAMES: Record<number, ColdStartPolicy> = { [ColdPolicy.OFF]: "off", [ColdPolicy.ON]: "on", [ColdPolicy.LAST]: "last" };
-const RESET_NAMES = Object.fromEntries(Object.entries(ResetCause).map(([k, v]) => [v, k.toLowerCase().replace("_", "-")]));
+const POLICY_CODES: Record<ColdStartPolicy, number> = {
+  off: ColdPolicy.OFF,
+  on: ColdPolicy.ON,
+  last: ColdPolicy.LAST,
+};
+const POLICY_NAMES: Record<number, ColdStartPolicy> = {
+  [ColdPolicy.OFF]: "off",
+  [ColdPolicy.ON]: "on",
+  [ColdPolicy.LAST]: "last",
+};
+const RESET_NAMES = Object.fromEntries(
+  Object.entries(ResetCause).map(([k, v]) => [v, k.toLowerCase().replace("_", "-")]),
+);
 
 export class RegisterOutletController implements OutletController {
   private count = CHANNELS;
@@ -24,7 +39,10 @@ export class RegisterOutletController implements OutletController {
     const id = await this.link(() => this.client.read(Reg.MAGIC, 8));
     const magic = (id[0] ?? 0) | ((id[1] ?? 0) << 8);
     if (magic !== DEVICE_MAGIC) {
-      throw new HardwareError("not_pipdu", `device at 0x${this.client.address.toString(16)} is not a piPDU (id 0x${magic.toString(16)})`);
+      throw new HardwareError(
+        "not_pipdu",
+        `device at 0x${this.client.address.toString(16)} is not a piPDU (id 0x${magic.toString(16)})`,
+      );
     }
     this.count = id[6] ?? 0;
     return {
@@ -49,7 +67,10 @@ export class RegisterOutletController implements OutletController {
     }
     const states = await this.readRelays();
     if (states[outlet - 1] !== on) {
-      throw new HardwareError("unverified", `outlet ${outlet} reads ${on ? "OFF" : "ON"} after switching ${on ? "ON" : "OFF"}`);
+      throw new HardwareError(
+        "unverified",
+        `outlet ${outlet} reads ${on ? "OFF" : "ON"} after switching ${on ? "ON" : "OFF"}`,
+      );
     }
     return states;
   }
@@ -57,10 +78,14 @@ export class RegisterOutletController implements OutletController {
   async readCurrents(): Promise<number[]> {
     const half = Math.min(this.count, 8);
     const first = await this.link(() => this.client.read(Reg.IRMS, half * 2));
-    const rest = this.count > 8 ? await this.link(() => this.client.read(Reg.IRMS + 16, (this.count - 8) * 2)) : new Uint8Array();
+    const rest =
+      this.count > 8
+        ? await this.link(() => this.client.read(Reg.IRMS + 16, (this.count - 8) * 2))
+        : new Uint8Array();
     const bytes = Uint8Array.of(...first, ...rest);
     const amps: number[] = [];
-    for (let i = 0; i < this.count; i++) amps.push(((bytes[2 * i] ?? 0) | ((bytes[2 * i + 1] ?? 0) << 8)) / 1000);
+    for (let i = 0; i < this.count; i++)
+      amps.push(((bytes[2 * i] ?? 0) | ((bytes[2 * i + 1] ?? 0) << 8)) / 1000);
     return amps;
   }
 
@@ -79,7 +104,10 @@ export class RegisterOutletController implements OutletController {
     }
     const policies = await this.readColdPolicies();
     if (policies[outlet - 1] !== policy) {
-      throw new HardwareError("unverified", `outlet ${outlet} cold-start policy reads ${policies[outlet - 1] ?? "nothing"} after writing ${policy}`);
+      throw new HardwareError(
+        "unverified",
+        `outlet ${outlet} cold-start policy reads ${policies[outlet - 1] ?? "nothing"} after writing ${policy}`,
+      );
     }
     return policies;
   }

@@ -19,7 +19,9 @@ export type BrokerKind = "embedded" | "mosquitto";
 
 export const hasMosquitto = spawnSync("mosquitto", ["-h"]).error === undefined;
 if (!hasMosquitto && process.env["CI"] === "true") {
-  throw new Error("mosquitto is not installed: CI must test against a real Mosquitto (apt-get install mosquitto mosquitto-clients)");
+  throw new Error(
+    "mosquitto is not installed: CI must test against a real Mosquitto (apt-get install mosquitto mosquitto-clients)",
+  );
 }
 /** Both brokers where Mosquitto is installed; outside CI a missing Mosquitto only narrows the matrix. */
 export const BROKERS: BrokerKind[] = hasMosquitto ? ["embedded", "mosquitto"] : ["embedded"];
@@ -30,7 +32,9 @@ export function tempDir(t: ExecutionContext, prefix = "pipdu-test-"): string {
   return dir;
 }
 
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K];
+};
 
 /** Defaults as a fresh install has them, with a private state directory and fast telemetry. */
 export function testSettings(t: ExecutionContext, overrides: DeepPartial<Settings> = {}): Settings {
@@ -44,9 +48,14 @@ function merge<T>(base: T, patch: DeepPartial<T>): T {
   const out = { ...base } as Record<string, unknown>;
   for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
     const current = out[k];
-    out[k] = v !== null && typeof v === "object" && !Array.isArray(v) && current !== null && typeof current === "object"
-      ? merge(current, v as DeepPartial<typeof current>)
-      : v;
+    out[k] =
+      v !== null &&
+      typeof v === "object" &&
+      !Array.isArray(v) &&
+      current !== null &&
+      typeof current === "object"
+        ? merge(current, v)
+        : v;
   }
   return out as T;
 }
@@ -71,13 +80,24 @@ export interface RunningBroker {
   restart(): Promise<void>;
 }
 
-export async function startBroker(t: ExecutionContext, kind: BrokerKind, stateDir = tempDir(t)): Promise<RunningBroker> {
+export async function startBroker(
+  t: ExecutionContext,
+  kind: BrokerKind,
+  stateDir = tempDir(t),
+): Promise<RunningBroker> {
   return kind === "embedded" ? startEmbedded(t, stateDir) : startMosquitto(t, stateDir);
 }
 
 async function startEmbedded(t: ExecutionContext, stateDir: string): Promise<RunningBroker> {
   const make = (port: number): EmbeddedBroker =>
-    new EmbeddedBroker({ host: "127.0.0.1", port, wsPort: null, stateDir, logger: silentLogger(), retainedFlushDelayMs: 0 });
+    new EmbeddedBroker({
+      host: "127.0.0.1",
+      port,
+      wsPort: null,
+      stateDir,
+      logger: silentLogger(),
+      retainedFlushDelayMs: 0,
+    });
   let broker = make(0);
   const { port } = await broker.start();
   let running = true;
@@ -105,7 +125,18 @@ async function startMosquitto(t: ExecutionContext, stateDir: string): Promise<Ru
   const conf = path.join(stateDir, "mosquitto.conf");
   fs.writeFileSync(
     conf,
-    [`listener ${port} 127.0.0.1`, "allow_anonymous true", "set_tcp_nodelay true", "persistence true", `persistence_location ${stateDir}/`, "autosave_interval 1", ...(process.getuid?.() === 0 ? ["user root"] : []), ...(process.env["PIPDU_TEST_MOSQUITTO_LOG"] ? ["log_type all", `log_dest file ${stateDir}/mosquitto.log`] : [])].join("\n") + "\n",
+    [
+      `listener ${port} 127.0.0.1`,
+      "allow_anonymous true",
+      "set_tcp_nodelay true",
+      "persistence true",
+      `persistence_location ${stateDir}/`,
+      "autosave_interval 1",
+      ...(process.getuid?.() === 0 ? ["user root"] : []),
+      ...(process.env["PIPDU_TEST_MOSQUITTO_LOG"]
+        ? ["log_type all", `log_dest file ${stateDir}/mosquitto.log`]
+        : []),
+    ].join("\n") + "\n",
   );
   let proc: ChildProcess | null = null;
   const start = async (): Promise<void> => {
@@ -123,7 +154,16 @@ async function startMosquitto(t: ExecutionContext, stateDir: string): Promise<Ru
   };
   await start();
   t.teardown(stop);
-  return { kind: "mosquitto", url: `mqtt://127.0.0.1:${port}`, port, stop, restart: async () => { await stop(); await start(); } };
+  return {
+    kind: "mosquitto",
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    stop,
+    restart: async () => {
+      await stop();
+      await start();
+    },
+  };
 }
 
 export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
@@ -131,7 +171,10 @@ export async function waitForPort(port: number, timeoutMs = 10_000): Promise<voi
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
       const socket = net.connect(port, "127.0.0.1");
-      socket.once("connect", () => { socket.destroy(); resolve(true); });
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
       socket.once("error", () => resolve(false));
     });
     if (ok) return;
@@ -148,7 +191,11 @@ export interface InProcessAgent {
 }
 
 /** A pdu-agent on a simulated PDU in this process; stopped after the test. */
-export async function startAgent(t: ExecutionContext, settings: Settings, plugins: AgentPlugin[] = []): Promise<InProcessAgent> {
+export async function startAgent(
+  t: ExecutionContext,
+  settings: Settings,
+  plugins: AgentPlugin[] = [],
+): Promise<InProcessAgent> {
   const sim = createSimulatedPdu({
     stateDir: settings.stateDir,
     outletCount: settings.pdu.outletCount,
@@ -170,7 +217,11 @@ export async function startAgent(t: ExecutionContext, settings: Settings, plugin
 }
 
 /** `pipdu <command>` as its own process, with settings passed through PIPDU_* variables. Killed after the test. */
-export function spawnPipdu(t: ExecutionContext, args: string[], env: Record<string, string>): ChildProcess & { output: () => string } {
+export function spawnPipdu(
+  t: ExecutionContext,
+  args: string[],
+  env: Record<string, string>,
+): ChildProcess & { output: () => string } {
   const child = spawn(process.execPath, [path.join(ROOT, "bin/pipdu.js"), ...args], {
     env: { ...process.env, PIPDU_LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -190,16 +241,50 @@ export function exited(child: ChildProcess): Promise<number | null> {
 }
 
 /** mosquitto_pub, the command-line client users have. */
-export function mosquittoPub(port: number, topic: string, message: string, extra: string[] = []): Promise<void> {
+export function mosquittoPub(
+  port: number,
+  topic: string,
+  message: string,
+  extra: string[] = [],
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile("mosquitto_pub", ["-h", "127.0.0.1", "-p", String(port), "-q", "1", "-t", topic, "-m", message, ...extra], (err) => (err ? reject(err) : resolve()));
+    execFile(
+      "mosquitto_pub",
+      ["-h", "127.0.0.1", "-p", String(port), "-q", "1", "-t", topic, "-m", message, ...extra],
+      (err) => {
+        if (err) reject(new Error(`mosquitto_pub failed: ${err.message}`));
+        else resolve();
+      },
+    );
   });
 }
 
 /** mosquitto_sub until `count` messages arrived (or the timeout); returns "topic payload" lines. */
-export function mosquittoSub(port: number, topic: string, count: number, timeoutSeconds = 10, extra: string[] = []): { lines: Promise<string[]>; ready: Promise<void> } {
+export function mosquittoSub(
+  port: number,
+  topic: string,
+  count: number,
+  timeoutSeconds = 10,
+  extra: string[] = [],
+): { lines: Promise<string[]>; ready: Promise<void> } {
   // Line-buffered, so the SUBACK debug line (our readiness signal) arrives while it runs.
-  const child = spawn("stdbuf", ["-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", String(port), "-t", topic, "-v", "-C", String(count), "-W", String(timeoutSeconds), ...extra, "-d"]);
+  const child = spawn("stdbuf", [
+    "-oL",
+    "mosquitto_sub",
+    "-h",
+    "127.0.0.1",
+    "-p",
+    String(port),
+    "-t",
+    topic,
+    "-v",
+    "-C",
+    String(count),
+    "-W",
+    String(timeoutSeconds),
+    ...extra,
+    "-d",
+  ]);
   let out = "";
   let debug = "";
   let markReady: () => void = () => undefined;
@@ -213,14 +298,22 @@ export function mosquittoSub(port: number, topic: string, count: number, timeout
     // "close", not "exit": stdout may still hold the last lines when the process exits.
     child.once("close", () => {
       markReady();
-      resolve(out.split("\n").filter((l) => l.length > 0 && !l.startsWith("Client ") && !l.startsWith("Subscribed")));
+      resolve(
+        out
+          .split("\n")
+          .filter((l) => l.length > 0 && !l.startsWith("Client ") && !l.startsWith("Subscribed")),
+      );
     });
   });
   return { lines, ready };
 }
 
 /** Wait until `check` returns a value other than undefined; fail with `what` after the deadline. */
-export async function eventually<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -4,7 +4,15 @@ import path from "node:path";
 import test, { type ExecutionContext } from "ava";
 import type { MqttClient } from "mqtt";
 import { collectMessages, connectClient, type Received } from "../helpers/mqtt-clients.ts";
-import { BROKERS, eventually, exited, spawnPipdu, startBroker, tempDir, type BrokerKind, type RunningBroker } from "../helpers/system.ts";
+import {
+  BROKERS,
+  eventually,
+  exited,
+  spawnPipdu,
+  startBroker,
+  tempDir,
+  type RunningBroker,
+} from "../helpers/system.ts";
 
 const T = "pipdu/pdu1";
 
@@ -17,7 +25,10 @@ function startAgentProcess(t: ExecutionContext, broker: RunningBroker, stateDir:
   });
 }
 
-async function observer(t: ExecutionContext, broker: RunningBroker): Promise<{ client: MqttClient; seen: Received[] }> {
+async function observer(
+  t: ExecutionContext,
+  broker: RunningBroker,
+): Promise<{ client: MqttClient; seen: Received[] }> {
   const client = await connectClient(t, broker.url, { protocolVersion: 4 });
   const seen = collectMessages(client);
   await client.subscribeAsync(`${T}/#`, { qos: 1 });
@@ -26,13 +37,25 @@ async function observer(t: ExecutionContext, broker: RunningBroker): Promise<{ c
 
 /** The latest value seen on a topic after index `from`. */
 function latest(seen: Received[], topic: string, from = 0): string | undefined {
-  return seen.slice(from).filter((m) => m.topic === topic).at(-1)?.payload;
+  return seen
+    .slice(from)
+    .filter((m) => m.topic === topic)
+    .at(-1)?.payload;
 }
 
-async function command(client: MqttClient, seen: Received[], outlet: number, payload: string): Promise<Record<string, unknown>> {
+async function command(
+  client: MqttClient,
+  seen: Received[],
+  outlet: number,
+  payload: string,
+): Promise<Record<string, unknown>> {
   const transaction = `t-${Math.random().toString(36).slice(2)}`;
   const from = seen.length;
-  await client.publishAsync(`${T}/outlet/${outlet}/set`, JSON.stringify({ ...JSON.parse(payload), transaction }), { qos: 1 });
+  await client.publishAsync(
+    `${T}/outlet/${outlet}/set`,
+    JSON.stringify({ ...JSON.parse(payload), transaction }),
+    { qos: 1 },
+  );
   return eventually(`result of ${payload}`, () => {
     const r = seen.slice(from).find((m) => m.topic === `${T}/result` && m.payload.includes(transaction));
     return r ? (JSON.parse(r.payload) as Record<string, unknown>) : undefined;
@@ -42,7 +65,7 @@ async function command(client: MqttClient, seen: Received[], outlet: number, pay
 const onlineOutlets = (seen: Received[], from: number): string[] =>
   Array.from({ length: 16 }, (_, i) => latest(seen, `${T}/outlet/${i + 1}/state`, from) ?? "?");
 
-for (const kind of BROKERS as BrokerKind[]) {
+for (const kind of BROKERS) {
   test(`[${kind}] killing the agent sends the offline last will; a restart comes back online with every relay as it was`, async (t) => {
     const broker = await startBroker(t, kind);
     const stateDir = tempDir(t);
@@ -58,13 +81,18 @@ for (const kind of BROKERS as BrokerKind[]) {
 
     const from = seen.length;
     startAgentProcess(t, broker, stateDir);
-    await eventually("online again", () => (latest(seen, `${T}/availability`, from) === "online" ? true : undefined));
+    await eventually("online again", () =>
+      latest(seen, `${T}/availability`, from) === "online" ? true : undefined,
+    );
     const states = await eventually("all 16 states republished", () => {
       const s = onlineOutlets(seen, from);
       return s.includes("?") ? undefined : s;
     });
     t.deepEqual(states, ["OFF", "ON", "OFF", "OFF", "ON", ...Array<string>(11).fill("OFF")]);
-    t.false(seen.slice(from).some((m) => m.topic === `${T}/result`), "the restart itself ran no command");
+    t.false(
+      seen.slice(from).some((m) => m.topic === `${T}/result`),
+      "the restart itself ran no command",
+    );
   });
 
   test(`[${kind}] a clean stop publishes offline and leaves the relays on`, async (t) => {
@@ -77,7 +105,9 @@ for (const kind of BROKERS as BrokerKind[]) {
     agent.kill("SIGTERM");
     t.is(await exited(agent), 0);
     t.is(latest(seen, `${T}/availability`), "offline");
-    t.deepEqual(JSON.parse(fs.readFileSync(path.join(stateDir, "sim-relays.json"), "utf8")), { relays: 1 << 8 });
+    t.deepEqual(JSON.parse(fs.readFileSync(path.join(stateDir, "sim-relays.json"), "utf8")), {
+      relays: 1 << 8,
+    });
     t.regex(agent.output(), /relays left as they are/);
   });
 
@@ -87,7 +117,10 @@ for (const kind of BROKERS as BrokerKind[]) {
     const { client, seen } = await observer(t, broker);
     await client.publishAsync(`${T}/outlet/4/set`, "ON", { qos: 1, retain: true });
     startAgentProcess(t, broker, stateDir);
-    const result = await eventually("retained_command result", () => seen.find((m) => m.topic === `${T}/result`)?.payload);
+    const result = await eventually(
+      "retained_command result",
+      () => seen.find((m) => m.topic === `${T}/result`)?.payload,
+    );
     t.like(JSON.parse(result), { status: "error", error: { code: "retained_command" } });
     await eventually("outlet 4 state", () => latest(seen, `${T}/outlet/4/state`));
     t.is(latest(seen, `${T}/outlet/4/state`), "OFF");
@@ -96,7 +129,10 @@ for (const kind of BROKERS as BrokerKind[]) {
     const lateSeen = collectMessages(late);
     await late.subscribeAsync(`${T}/outlet/4/set`, { qos: 1 });
     await command(client, seen, 1, '{"state":"OFF"}'); // a round trip, so the broker has delivered anything it had
-    t.deepEqual(lateSeen.map((m) => m.payload), []);
+    t.deepEqual(
+      lateSeen.map((m) => m.payload),
+      [],
+    );
   });
 
   test(`[${kind}] a command sent while the agent was away does not act when it returns`, async (t) => {
@@ -127,7 +163,9 @@ for (const kind of BROKERS as BrokerKind[]) {
     await broker.restart();
     const { client, seen } = await observer(t, broker);
     await eventually("a live availability after reconnect", () =>
-      seen.find((m) => m.topic === `${T}/availability` && m.payload === "online" && !m.packet.retain) ? true : undefined,
+      seen.find((m) => m.topic === `${T}/availability` && m.payload === "online" && !m.packet.retain)
+        ? true
+        : undefined,
     );
     t.like(await command(client, seen, 3, '{"action":"toggle"}'), { status: "ok", state: "ON" });
   });

@@ -1,5 +1,12 @@
 import test from "ava";
-import { BROKERS, mosquittoPub, mosquittoSub, startAgent, startBroker, testSettings } from "../helpers/system.ts";
+import {
+  BROKERS,
+  mosquittoPub,
+  mosquittoSub,
+  startAgent,
+  startBroker,
+  testSettings,
+} from "../helpers/system.ts";
 
 for (const kind of BROKERS) {
   test(`[${kind}] mosquitto_pub ON switches outlet 3 and mosquitto_sub sees its state and a result`, async (t) => {
@@ -9,7 +16,9 @@ for (const kind of BROKERS) {
     const state = mosquittoSub(broker.port, "pipdu/pdu1/outlet/3/state", 2, 10);
     await Promise.all([sub.ready, state.ready]);
     await mosquittoPub(broker.port, "pipdu/pdu1/outlet/3/set", "ON");
-    t.deepEqual(await sub.lines, ['pipdu/pdu1/result {"outlet":3,"command":"on","status":"ok","state":"ON"}']);
+    t.deepEqual(await sub.lines, [
+      'pipdu/pdu1/result {"outlet":3,"command":"on","status":"ok","state":"ON"}',
+    ]);
     t.deepEqual(await state.lines, ["pipdu/pdu1/outlet/3/state OFF", "pipdu/pdu1/outlet/3/state ON"]);
   });
 }

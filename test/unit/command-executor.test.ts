@@ -11,7 +11,13 @@ class RecordingController implements OutletController {
   relays = [false, false, false, false];
   failNext = false;
   describe() {
-    return Promise.resolve({ kind: "simulator" as const, firmwareVersion: "1.0.0", protocolVersion: 1, outletCount: 4, resetCause: "external" });
+    return Promise.resolve({
+      kind: "simulator" as const,
+      firmwareVersion: "1.0.0",
+      protocolVersion: 1,
+      outletCount: 4,
+      resetCause: "external",
+    });
   }
   readRelays() {
     return Promise.resolve([...this.relays]);
@@ -62,14 +68,29 @@ function setup(protectedOutlets: number[] = []) {
   return { controller, executor, waits, published };
 }
 
-const cmd = (outlet: number, action: Command["action"], extra: Partial<Command> = {}): Command => ({ outlet, action, ...extra });
+const cmd = (outlet: number, action: Command["action"], extra: Partial<Command> = {}): Command => ({
+  outlet,
+  action,
+  ...extra,
+});
 
 test("commands apply in arrival order and each ends in one result", async (t) => {
   const { controller, executor } = setup();
-  const results = await Promise.all([executor.execute(cmd(1, "on")), executor.execute(cmd(2, "on")), executor.execute(cmd(1, "off")), executor.execute(cmd(3, "toggle"))]);
+  const results = await Promise.all([
+    executor.execute(cmd(1, "on")),
+    executor.execute(cmd(2, "on")),
+    executor.execute(cmd(1, "off")),
+    executor.execute(cmd(3, "toggle")),
+  ]);
   t.deepEqual(controller.log, ["1:on", "2:on", "1:off", "3:on"]);
-  t.deepEqual(results.map((r) => `${r.outlet}:${r.command ?? ""}:${r.status}`), ["1:on:ok", "2:on:ok", "1:off:ok", "3:toggle:ok"]);
-  t.deepEqual(results.map((r) => r.state), ["ON", "ON", "OFF", "ON"]);
+  t.deepEqual(
+    results.map((r) => `${r.outlet}:${r.command ?? ""}:${r.status}`),
+    ["1:on:ok", "2:on:ok", "1:off:ok", "3:toggle:ok"],
+  );
+  t.deepEqual(
+    results.map((r) => r.state),
+    ["ON", "ON", "OFF", "ON"],
+  );
 });
 
 test("nothing interleaves between a cycle's off and its on", async (t) => {
@@ -83,7 +104,10 @@ test("nothing interleaves between a cycle's off and its on", async (t) => {
   waits[0]?.release();
   const results = await Promise.all([cycle, other, third]);
   t.deepEqual(controller.log, ["2:off", "2:on", "2:on", "3:on"]);
-  t.deepEqual(results.map((r) => r.transaction), ["c1", "o1", undefined]);
+  t.deepEqual(
+    results.map((r) => r.transaction),
+    ["c1", "o1", undefined],
+  );
 });
 
 test("a cycle publishes OFF then ON", async (t) => {
@@ -92,7 +116,10 @@ test("a cycle publishes OFF then ON", async (t) => {
   while (waits.length === 0) await new Promise((r) => setImmediate(r));
   waits[0]?.release();
   await done;
-  t.deepEqual(published.map((s) => s[0]), [false, true]);
+  t.deepEqual(
+    published.map((s) => s[0]),
+    [false, true],
+  );
 });
 
 test("protected outlets refuse OFF, CYCLE and TOGGLE-to-off without force, and switch nothing", async (t) => {

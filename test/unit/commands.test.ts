@@ -10,7 +10,12 @@ function errorCode(result: ParseResult): string {
 }
 
 test("plain words are commands in any case", (t) => {
-  for (const [word, action] of [["ON", "on"], ["off", "off"], ["Toggle", "toggle"], [" cycle\n", "cycle"]] as const) {
+  for (const [word, action] of [
+    ["ON", "on"],
+    ["off", "off"],
+    ["Toggle", "toggle"],
+    [" cycle\n", "cycle"],
+  ] as const) {
     const result = parse(word);
     t.true(result.ok, word);
     if (result.ok) t.is(result.command.action, action);
@@ -27,7 +32,10 @@ test("JSON state and action forms are accepted with transaction, delay and force
     ok: true,
     command: { outlet: 3, action: "cycle", delay: 2.5, transaction: "abc", force: true },
   });
-  t.deepEqual(parse('{"state":"off","transaction":42}'), { ok: true, command: { outlet: 3, action: "off", transaction: 42 } });
+  t.deepEqual(parse('{"state":"off","transaction":42}'), {
+    ok: true,
+    command: { outlet: 3, action: "off", transaction: 42 },
+  });
 });
 
 test("outlet numbers may carry leading zeros, as printed on labels", (t) => {

@@ -34,36 +34,62 @@ test("defaults describe a standalone 16-outlet PDU", (t) => {
 
 test("environment overrides a file, and the command line overrides both", (t) => {
   const config = file(t, "pipdu.yaml", "pdu:\n  id: fromfile\n  name: Rack A\nbroker:\n  port: 1884\n");
-  const { settings } = loadConfig({ env: { PIPDU_CONFIG: config, PIPDU_BROKER_PORT: "1885" }, argv: ["--pdu.id", "fromargs"] });
+  const { settings } = loadConfig({
+    env: { PIPDU_CONFIG: config, PIPDU_BROKER_PORT: "1885" },
+    argv: ["--pdu.id", "fromargs"],
+  });
   t.is(settings.pdu.id, "fromargs");
   t.is(settings.pdu.name, "Rack A");
   t.is(settings.broker.port, 1885);
 });
 
 test("JSON files work too, with outlet names", (t) => {
-  const config = file(t, "pipdu.json", JSON.stringify({ outlets: [{ name: "Switch", protected: true }, { name: "Router" }] }));
+  const config = file(
+    t,
+    "pipdu.json",
+    JSON.stringify({ outlets: [{ name: "Switch", protected: true }, { name: "Router" }] }),
+  );
   const { settings } = loadConfig({ env: { PIPDU_CONFIG: config } });
   t.deepEqual(settings.outlets, [{ name: "Switch", protected: true }, { name: "Router" }]);
 });
 
 test("a wrong value is one line naming the key, the variable, the value and what is allowed", (t) => {
-  t.deepEqual(problems(() => loadConfig({ env: { PIPDU_BROKER_PORT: "abc" } })), [
-    'broker.port (PIPDU_BROKER_PORT) = "abc": must be a TCP port from 0 to 65535 (0 = any free port)',
-  ]);
-  t.deepEqual(problems(() => loadConfig({ env: { PIPDU_HARDWARE: "gpio" } })), ['hardware (PIPDU_HARDWARE) = "gpio": must be one of auto, i2c, sim']);
-  t.deepEqual(problems(() => loadConfig({ env: { PIPDU_PDU_ID: "Rack 1" } })), ['pdu.id (PIPDU_PDU_ID) = "Rack 1": must be 1 to 64 of a-z, 0-9, _ and -']);
-  t.deepEqual(problems(() => loadConfig({ env: { PIPDU_PDU_OUTLET_COUNT: "17" } })), ["pdu.outletCount (PIPDU_PDU_OUTLET_COUNT) = 17: must be an integer from 1 to 16"]);
+  t.deepEqual(
+    problems(() => loadConfig({ env: { PIPDU_BROKER_PORT: "abc" } })),
+    ['broker.port (PIPDU_BROKER_PORT) = "abc": must be a TCP port from 0 to 65535 (0 = any free port)'],
+  );
+  t.deepEqual(
+    problems(() => loadConfig({ env: { PIPDU_HARDWARE: "gpio" } })),
+    ['hardware (PIPDU_HARDWARE) = "gpio": must be one of auto, i2c, sim'],
+  );
+  t.deepEqual(
+    problems(() => loadConfig({ env: { PIPDU_PDU_ID: "Rack 1" } })),
+    ['pdu.id (PIPDU_PDU_ID) = "Rack 1": must be 1 to 64 of a-z, 0-9, _ and -'],
+  );
+  t.deepEqual(
+    problems(() => loadConfig({ env: { PIPDU_PDU_OUTLET_COUNT: "17" } })),
+    ["pdu.outletCount (PIPDU_PDU_OUTLET_COUNT) = 17: must be an integer from 1 to 16"],
+  );
 });
 
 test("unknown keys in a file are refused by name", (t) => {
   const config = file(t, "pipdu.yaml", "pdu:\n  idd: x\n");
-  t.deepEqual(problems(() => loadConfig({ env: { PIPDU_CONFIG: config } })), ["pdu.idd: unknown setting (check the spelling against the configuration table in the README)"]);
+  t.deepEqual(
+    problems(() => loadConfig({ env: { PIPDU_CONFIG: config } })),
+    ["pdu.idd: unknown setting (check the spelling against the configuration table in the README)"],
+  );
 });
 
 test("a missing or unreadable file is reported, not ignored", (t) => {
-  t.deepEqual(problems(() => loadConfig({ env: { PIPDU_CONFIG: "/nonexistent/pipdu.yaml" } })), ['config: file "/nonexistent/pipdu.yaml" does not exist (set by PIPDU_CONFIG or --config)']);
+  t.deepEqual(
+    problems(() => loadConfig({ env: { PIPDU_CONFIG: "/nonexistent/pipdu.yaml" } })),
+    ['config: file "/nonexistent/pipdu.yaml" does not exist (set by PIPDU_CONFIG or --config)'],
+  );
   const broken = file(t, "broken.json", "{ not json");
-  t.regex(problems(() => loadConfig({ env: { PIPDU_CONFIG: broken } }))[0] ?? "", /^config: file ".*broken.json" cannot be read/);
+  t.regex(
+    problems(() => loadConfig({ env: { PIPDU_CONFIG: broken } }))[0] ?? "",
+    /^config: file ".*broken.json" cannot be read/,
+  );
 });
 
 test("bad outlet settings name the outlet and the key", (t) => {

@@ -15,12 +15,24 @@ test("topic builders spell the documented contract", (t) => {
 
 test("parse reads back every topic the builders make", (t) => {
   t.deepEqual(topics.parse("pipdu/rack1/outlet/12/set"), { pdu: "rack1", kind: "set", outlet: "12" });
-  t.deepEqual(topics.parse("pipdu/rack1/outlet/2/power"), { pdu: "rack1", kind: "metric", outlet: "2", metric: "power" });
+  t.deepEqual(topics.parse("pipdu/rack1/outlet/2/power"), {
+    pdu: "rack1",
+    kind: "metric",
+    outlet: "2",
+    metric: "power",
+  });
   t.deepEqual(topics.parse("pipdu/rack1/availability"), { pdu: "rack1", kind: "availability" });
 });
 
 test("parse refuses topics outside the tree or with bad ids", (t) => {
-  for (const topic of ["other/rack1/availability", "pipdu/Rack1/availability", "pipdu/rack1/outlet/3", "pipdu/rack1/outlet/3/set/x", "pipdu//availability", "pipdu/rack1/nothing"]) {
+  for (const topic of [
+    "other/rack1/availability",
+    "pipdu/Rack1/availability",
+    "pipdu/rack1/outlet/3",
+    "pipdu/rack1/outlet/3/set/x",
+    "pipdu//availability",
+    "pipdu/rack1/nothing",
+  ]) {
     t.is(topics.parse(topic), null, topic);
   }
 });

@@ -34,7 +34,8 @@ export class SimBus implements I2cBus {
     const device = this.device(address);
     if (device instanceof I2cError) return Promise.reject(device);
     const fault = this.nextFault();
-    if (fault === "nack") return Promise.reject(new I2cError("nack", `no ACK from 0x${address.toString(16)}`));
+    if (fault === "nack")
+      return Promise.reject(new I2cError("nack", `no ACK from 0x${address.toString(16)}`));
     const copy = Uint8Array.from(bytes);
     if (fault === "corrupt" && copy.length > 0) copy[copy.length - 1] = (copy[copy.length - 1] ?? 0) ^ 0x10;
     if (fault === "short") device.receive(copy.subarray(0, Math.max(0, copy.length - 1)));
@@ -47,7 +48,8 @@ export class SimBus implements I2cBus {
     const device = this.device(address);
     if (device instanceof I2cError) return Promise.reject(device);
     const fault = this.nextFault();
-    if (fault === "nack") return Promise.reject(new I2cError("nack", `no ACK from 0x${address.toString(16)}`));
+    if (fault === "nack")
+      return Promise.reject(new I2cError("nack", `no ACK from 0x${address.toString(16)}`));
     const reply = device.request(length);
     if (fault === "zero") return Promise.resolve(new Uint8Array(length));
     if (fault === "short") return Promise.resolve(reply.subarray(0, Math.max(0, length - 1)));

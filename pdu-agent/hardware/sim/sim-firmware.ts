@@ -77,7 +77,11 @@ export class SimFirmware {
   /** A master write transaction addressed to us. */
   receive(bytes: Uint8Array): void {
     if (bytes.length === 2) {
-      this.pointer = { reg: bytes[0] ?? 0, len: bytes[1] ?? 0, valid: (bytes[1] ?? 0) >= 1 && (bytes[1] ?? 0) <= MAX_READ };
+      this.pointer = {
+        reg: bytes[0] ?? 0,
+        len: bytes[1] ?? 0,
+        valid: (bytes[1] ?? 0) >= 1 && (bytes[1] ?? 0) <= MAX_READ,
+      };
       this.lastHostContact = this.now();
       return;
     }
@@ -131,7 +135,11 @@ export class SimFirmware {
       return WriteStatus.OK;
     }
     if (reg === Reg.MAINS_HZ && data[0] !== 50 && data[0] !== 60) return WriteStatus.BAD_VALUE;
-    if (reg <= Reg.CYCLES && reg + len > Reg.CYCLES && ((data[Reg.CYCLES - reg] ?? 0) < 1 || (data[Reg.CYCLES - reg] ?? 0) > 25)) {
+    if (
+      reg <= Reg.CYCLES &&
+      reg + len > Reg.CYCLES &&
+      ((data[Reg.CYCLES - reg] ?? 0) < 1 || (data[Reg.CYCLES - reg] ?? 0) > 25)
+    ) {
       return WriteStatus.BAD_VALUE;
     }
     if (reg === Reg.COMMAND) {
