@@ -14,9 +14,20 @@ export interface OutletConfig {
   name?: string;
   protected?: boolean;
   load?: Partial<SimLoad>;
+  /** Amperes this outlet may draw; switching it on when it is expected to draw more is refused. */
+  maxCurrent?: number;
+  /** Shedding order on overload: lower numbers go first (default 5). */
+  priority?: number;
+  /** Seconds to wait before this outlet in an all-on. */
+  onDelay?: number;
 }
 
-const OUTLET_KEYS = ["name", "protected", "load"];
+const OUTLET_KEYS = ["name", "protected", "load", "maxCurrent", "priority", "onDelay"];
+const NUMBERS: Record<string, [min: number, max: number, what: string]> = {
+  maxCurrent: [0.01, 63, "amperes from 0.01 to 63"],
+  priority: [0, 100, "a number from 0 to 100"],
+  onDelay: [0, 600, "seconds from 0 to 600"],
+};
 const LOAD_KEYS = ["watts", "noise", "inrush"];
 
 export function validateOutlets(value: unknown): void {
@@ -38,6 +49,12 @@ export function validateOutlets(value: unknown): void {
     }
     if (o["protected"] !== undefined && typeof o["protected"] !== "boolean")
       throw new Error(`${where} protected must be true or false`);
+    for (const [key, [min, max, what]] of Object.entries(NUMBERS)) {
+      const v = o[key];
+      if (v !== undefined && (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max)) {
+        throw new Error(`${where} ${key} must be ${what}`);
+      }
+    }
     const load = o["load"];
     if (load !== undefined) {
       if (typeof load !== "object" || load === null) throw new Error(`${where} load must be an object`);

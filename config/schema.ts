@@ -3,6 +3,7 @@ import { matching, numberIn, oneOf } from "./formats.ts";
 import { brokerSchema } from "./broker-schema.ts";
 import { panelSchema } from "../panel-agent/config-schema.ts";
 import "./outlets.ts";
+import "../gateway/aliases.ts";
 
 export const schema = {
   config: {
@@ -51,12 +52,21 @@ export const schema = {
   mqtt: {
     url: {
       doc: "Broker URL (mqtt://, mqtts://, ws://, wss://).",
-      format: matching(/^(mqtts?|wss?|tcp|tls):\/\/[^\s]+$/, "a URL such as mqtt://host:1883 or mqtts://host:8883"),
+      format: matching(
+        /^(mqtts?|wss?|tcp|tls):\/\/[^\s]+$/,
+        "a URL such as mqtt://host:1883 or mqtts://host:8883",
+      ),
       default: "mqtt://127.0.0.1:1883",
       env: "PIPDU_MQTT_URL",
       arg: "mqtt.url",
     },
-    username: { doc: "Broker user name.", format: "optional-string", default: null as string | null, env: "PIPDU_MQTT_USERNAME", arg: "mqtt.username" },
+    username: {
+      doc: "Broker user name.",
+      format: "optional-string",
+      default: null as string | null,
+      env: "PIPDU_MQTT_USERNAME",
+      arg: "mqtt.username",
+    },
     password: {
       doc: "Broker password.",
       format: "optional-string",
@@ -66,7 +76,10 @@ export const schema = {
     },
     baseTopic: {
       doc: "First level(s) of every topic.",
-      format: matching(/^[^#+\s/][^#+\s]*[^#+\s/]$|^[^#+\s/]$/, "topic levels without wildcards, spaces or leading/trailing /"),
+      format: matching(
+        /^[^#+\s/][^#+\s]*[^#+\s/]$|^[^#+\s/]$/,
+        "topic levels without wildcards, spaces or leading/trailing /",
+      ),
       default: "pipdu",
       env: "PIPDU_MQTT_BASE_TOPIC",
       arg: "mqtt.baseTopic",
@@ -78,9 +91,60 @@ export const schema = {
       env: "PIPDU_MQTT_PROTOCOL",
       arg: "mqtt.protocol",
     },
-    caFile: { doc: "CA certificate for mqtts:// (PEM).", format: "optional-string", default: null as string | null, env: "PIPDU_MQTT_CA_FILE" },
+    caFile: {
+      doc: "CA certificate for mqtts:// (PEM).",
+      format: "optional-string",
+      default: null as string | null,
+      env: "PIPDU_MQTT_CA_FILE",
+    },
   },
   broker: brokerSchema,
+  sim: {
+    faultRate: {
+      doc: "Simulator only: share of I2C transactions that fail (corrupt, NACK, zero or short), to test the link.",
+      format: numberIn("sim-fault-rate", 0, 0.5),
+      default: 0,
+      env: "PIPDU_SIM_FAULT_RATE",
+    },
+  },
+  safety: {
+    maxCurrent: {
+      doc: "Budget for the whole PDU in amperes (a 16 A Schuko feed by default). Switching on beyond it is refused.",
+      format: numberIn("max-current", 0.1, 63),
+      default: 16,
+      env: "PIPDU_SAFETY_MAX_CURRENT",
+    },
+    overloadHold: {
+      doc: "Seconds the total may stay above the budget before the overload alarm is raised.",
+      format: numberIn("overload-hold", 0, 600),
+      default: 5,
+      env: "PIPDU_SAFETY_OVERLOAD_HOLD",
+    },
+    shed: {
+      doc: "On a sustained overload, switch off unprotected outlets, lowest priority first, until under budget.",
+      format: "bool",
+      default: false,
+      env: "PIPDU_SAFETY_SHED",
+    },
+    staggerDelay: {
+      doc: "Seconds between outlets in an all-on (inrush); an outlet's own onDelay wins.",
+      format: numberIn("stagger-delay", 0, 60),
+      default: 1,
+      env: "PIPDU_SAFETY_STAGGER_DELAY",
+    },
+    checkWindow: {
+      doc: "Seconds after a switch before a dead load (on, no current) or welded relay (off, current) is reported.",
+      format: numberIn("check-window", 1, 600),
+      default: 5,
+      env: "PIPDU_SAFETY_CHECK_WINDOW",
+    },
+    loadThreshold: {
+      doc: "Amperes below which an outlet counts as drawing nothing (sensor noise floor).",
+      format: numberIn("load-threshold", 0, 1),
+      default: 0.05,
+      env: "PIPDU_SAFETY_LOAD_THRESHOLD",
+    },
+  },
   hardware: {
     doc: "auto: the Mega on I2C if it answers, else the simulator; i2c: the Mega only; sim: the simulator.",
     format: oneOf(["auto", "i2c", "sim"]),
@@ -89,40 +153,183 @@ export const schema = {
     arg: "hardware",
   },
   i2c: {
-    bus: { doc: "I2C bus number (/dev/i2c-N).", format: numberIn("i2c-bus-number", 0, 255, true), default: 1, env: "PIPDU_I2C_BUS" },
-    address: { doc: "I2C address of the Mega.", format: numberIn("i2c-address", 0x08, 0x77, true), default: 0x42, env: "PIPDU_I2C_ADDRESS" },
+    bus: {
+      doc: "I2C bus number (/dev/i2c-N).",
+      format: numberIn("i2c-bus-number", 0, 255, true),
+      default: 1,
+      env: "PIPDU_I2C_BUS",
+    },
+    address: {
+      doc: "I2C address of the Mega.",
+      format: numberIn("i2c-address", 0x08, 0x77, true),
+      default: 0x42,
+      env: "PIPDU_I2C_ADDRESS",
+    },
   },
   mains: {
-    voltage: { doc: "Mains voltage used for watts (no voltage channel).", format: numberIn("mains-voltage", 90, 260), default: 230, env: "PIPDU_MAINS_VOLTAGE" },
-    powerFactor: { doc: "Assumed power factor: W = A × V × PF.", format: numberIn("power-factor", 0.1, 1), default: 1, env: "PIPDU_MAINS_POWER_FACTOR" },
-    frequency: { doc: "Mains frequency in Hz.", format: numberIn("mains-frequency", 50, 60, true), default: 50, env: "PIPDU_MAINS_FREQUENCY" },
+    voltage: {
+      doc: "Mains voltage used for watts (no voltage channel).",
+      format: numberIn("mains-voltage", 90, 260),
+      default: 230,
+      env: "PIPDU_MAINS_VOLTAGE",
+    },
+    powerFactor: {
+      doc: "Assumed power factor: W = A × V × PF.",
+      format: numberIn("power-factor", 0.1, 1),
+      default: 1,
+      env: "PIPDU_MAINS_POWER_FACTOR",
+    },
+    frequency: {
+      doc: "Mains frequency in Hz.",
+      format: numberIn("mains-frequency", 50, 60, true),
+      default: 50,
+      env: "PIPDU_MAINS_FREQUENCY",
+    },
   },
   telemetry: {
-    interval: { doc: "Seconds between hardware reads.", format: numberIn("telemetry-interval", 0.1, 60), default: 1, env: "PIPDU_TELEMETRY_INTERVAL" },
-    maxAge: { doc: "Every value is re-published at least this often (seconds).", format: numberIn("telemetry-max-age", 1, 3600), default: 60, env: "PIPDU_TELEMETRY_MAX_AGE" },
+    interval: {
+      doc: "Seconds between hardware reads.",
+      format: numberIn("telemetry-interval", 0.1, 60),
+      default: 1,
+      env: "PIPDU_TELEMETRY_INTERVAL",
+    },
+    maxAge: {
+      doc: "Every value is re-published at least this often (seconds).",
+      format: numberIn("telemetry-max-age", 1, 3600),
+      default: 60,
+      env: "PIPDU_TELEMETRY_MAX_AGE",
+    },
     deadband: {
-      power: { doc: "Watts a power reading must move before it is published.", format: numberIn("deadband-power", 0, 1000), default: 1, env: "PIPDU_TELEMETRY_DEADBAND_POWER" },
-      current: { doc: "Amperes a current reading must move before it is published.", format: numberIn("deadband-current", 0, 10), default: 0.01, env: "PIPDU_TELEMETRY_DEADBAND_CURRENT" },
-      energy: { doc: "kWh an energy counter must move before it is published.", format: numberIn("deadband-energy", 0, 10), default: 0.001, env: "PIPDU_TELEMETRY_DEADBAND_ENERGY" },
+      power: {
+        doc: "Watts a power reading must move before it is published.",
+        format: numberIn("deadband-power", 0, 1000),
+        default: 1,
+        env: "PIPDU_TELEMETRY_DEADBAND_POWER",
+      },
+      current: {
+        doc: "Amperes a current reading must move before it is published.",
+        format: numberIn("deadband-current", 0, 10),
+        default: 0.01,
+        env: "PIPDU_TELEMETRY_DEADBAND_CURRENT",
+      },
+      energy: {
+        doc: "kWh an energy counter must move before it is published.",
+        format: numberIn("deadband-energy", 0, 10),
+        default: 0.001,
+        env: "PIPDU_TELEMETRY_DEADBAND_ENERGY",
+      },
     },
   },
   commands: {
-    defaultCycleDelay: { doc: "Seconds between off and on in a CYCLE.", format: numberIn("cycle-delay", 0, 3600), default: 5, env: "PIPDU_COMMANDS_DEFAULT_CYCLE_DELAY" },
-    maxDelay: { doc: "Longest delay a command may ask for (seconds).", format: numberIn("max-delay", 0, 86400), default: 3600, env: "PIPDU_COMMANDS_MAX_DELAY" },
+    defaultCycleDelay: {
+      doc: "Seconds between off and on in a CYCLE.",
+      format: numberIn("cycle-delay", 0, 3600),
+      default: 5,
+      env: "PIPDU_COMMANDS_DEFAULT_CYCLE_DELAY",
+    },
+    maxDelay: {
+      doc: "Longest delay a command may ask for (seconds).",
+      format: numberIn("max-delay", 0, 86400),
+      default: 3600,
+      env: "PIPDU_COMMANDS_MAX_DELAY",
+    },
   },
   energy: {
-    saveInterval: { doc: "Seconds between energy counter saves (also saved on stop).", format: numberIn("energy-save-interval", 1, 3600), default: 30, env: "PIPDU_ENERGY_SAVE_INTERVAL" },
+    saveInterval: {
+      doc: "Seconds between energy counter saves (also saved on stop).",
+      format: numberIn("energy-save-interval", 1, 3600),
+      default: 30,
+      env: "PIPDU_ENERGY_SAVE_INTERVAL",
+    },
   },
-  http: { port: { doc: "Gateway HTTP port (web page, REST, metrics).", format: "tcp-port", default: 8080, env: "PIPDU_HTTP_PORT", arg: "http.port" } },
-  pdudaemon: { port: { doc: "PDUDaemon-compatible port (HTTP and TCP).", format: "tcp-port", default: 16421, env: "PIPDU_PDUDAEMON_PORT", arg: "pdudaemon.port" } },
+  http: {
+    port: {
+      doc: "Gateway HTTP port (web page, REST, metrics).",
+      format: "tcp-port",
+      default: 8080,
+      env: "PIPDU_HTTP_PORT",
+      arg: "http.port",
+    },
+  },
+  pdudaemon: {
+    port: {
+      doc: "PDUDaemon-compatible port (HTTP and TCP).",
+      format: "tcp-port",
+      default: 16421,
+      env: "PIPDU_PDUDAEMON_PORT",
+      arg: "pdudaemon.port",
+    },
+  },
+  gateway: {
+    enabled: {
+      doc: "Run the gateway (web page, REST, PDUDaemon API, metrics) with `pipdu start`.",
+      format: "bool",
+      default: true,
+      env: "PIPDU_GATEWAY_ENABLED",
+      arg: "gateway.enabled",
+    },
+    host: {
+      doc: "Address the gateway's HTTP and PDUDaemon ports listen on.",
+      format: String,
+      default: "0.0.0.0",
+      env: "PIPDU_GATEWAY_HOST",
+      arg: "gateway.host",
+    },
+    token: {
+      doc: "When set, switching (REST, web page, PDUDaemon HTTP and TCP) needs this token; reading stays open.",
+      format: "optional-string",
+      default: null as string | null,
+      env: "PIPDU_GATEWAY_TOKEN",
+      sensitive: true,
+    },
+    aliases: {
+      doc: 'PDUDaemon aliases: {"dut1":{"hostname":"pdu1","port":3}}. Env value is JSON.',
+      format: "pdudaemon-aliases",
+      default: {} as Record<string, unknown>,
+      env: "PIPDU_GATEWAY_ALIASES",
+    },
+    requestTimeout: {
+      doc: "Seconds to wait for the agent's result (on top of any delay) before answering with an error.",
+      format: numberIn("gateway-request-timeout", 1, 600),
+      default: 30,
+      env: "PIPDU_GATEWAY_REQUEST_TIMEOUT",
+      arg: "gateway.requestTimeout",
+    },
+  },
   ha: {
-    discovery: { doc: "Publish Home Assistant MQTT discovery.", format: "bool", default: true, env: "PIPDU_HA_DISCOVERY" },
-    discoveryPrefix: { doc: "Home Assistant discovery prefix.", format: matching(/^[a-zA-Z0-9_-]+(\/[a-zA-Z0-9_-]+)*$/, "topic levels of a-z, A-Z, 0-9, _ and -"), default: "homeassistant", env: "PIPDU_HA_DISCOVERY_PREFIX" },
-    statusTopic: { doc: "Home Assistant birth/status topic.", format: String, default: "homeassistant/status", env: "PIPDU_HA_STATUS_TOPIC" },
+    discovery: {
+      doc: "Publish Home Assistant MQTT discovery.",
+      format: "bool",
+      default: true,
+      env: "PIPDU_HA_DISCOVERY",
+    },
+    discoveryPrefix: {
+      doc: "Home Assistant discovery prefix.",
+      format: matching(/^[a-zA-Z0-9_-]+(\/[a-zA-Z0-9_-]+)*$/, "topic levels of a-z, A-Z, 0-9, _ and -"),
+      default: "homeassistant",
+      env: "PIPDU_HA_DISCOVERY_PREFIX",
+    },
+    statusTopic: {
+      doc: "Home Assistant birth/status topic.",
+      format: String,
+      default: "homeassistant/status",
+      env: "PIPDU_HA_STATUS_TOPIC",
+    },
   },
   panel: panelSchema,
   log: {
-    level: { doc: "error, warn, info, debug.", format: oneOf(["error", "warn", "info", "debug"]), default: "info", env: "PIPDU_LOG_LEVEL", arg: "log.level" },
-    format: { doc: "text or json.", format: oneOf(["text", "json"]), default: "text", env: "PIPDU_LOG_FORMAT" },
+    level: {
+      doc: "error, warn, info, debug.",
+      format: oneOf(["error", "warn", "info", "debug"]),
+      default: "info",
+      env: "PIPDU_LOG_LEVEL",
+      arg: "log.level",
+    },
+    format: {
+      doc: "text or json.",
+      format: oneOf(["text", "json"]),
+      default: "text",
+      env: "PIPDU_LOG_FORMAT",
+    },
   },
 };

@@ -25,6 +25,15 @@ export interface Settings {
     aclFile: string | null;
     tls: { port: number; certFile: string | null; keyFile: string | null };
   };
+  sim: { faultRate: number };
+  safety: {
+    maxCurrent: number;
+    overloadHold: number;
+    shed: boolean;
+    staggerDelay: number;
+    checkWindow: number;
+    loadThreshold: number;
+  };
   hardware: "auto" | "i2c" | "sim";
   i2c: { bus: number; address: number };
   mains: { voltage: number; powerFactor: number; frequency: number };

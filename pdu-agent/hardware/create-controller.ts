@@ -23,6 +23,7 @@ export async function createController(settings: Settings, logger: Logger): Prom
     voltage: settings.mains.voltage,
     powerFactor: settings.mains.powerFactor,
     address: settings.i2c.address,
+    faultRate: settings.sim.faultRate,
   }).controller;
 }
 

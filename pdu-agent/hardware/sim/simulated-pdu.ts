@@ -36,6 +36,8 @@ export interface SimulatedPduOptions {
   voltage: number;
   powerFactor: number;
   address?: number;
+  /** Share of transactions that fail, to exercise the link's retries. */
+  faultRate?: number;
   now?: () => number;
   random?: () => number;
 }
@@ -68,6 +70,7 @@ export function createSimulatedPdu(options: SimulatedPduOptions): SimulatedPdu {
   });
   const bus = new SimBus(options.random);
   bus.attach(firmware);
+  bus.faultRate = options.faultRate ?? 0;
   const client = new RegisterClient(bus, address);
   const controller = new RegisterOutletController(client, "simulator", () => bus.close());
   return { controller, bus, firmware };
