@@ -1,0 +1,78 @@
+// Server-Sent Events for the web page: a full snapshot of each PDU on connect, then a fresh snapshot of a
+// PDU whenever anything of it changes (coalesced, so a burst of readings is one event), and every result.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { PduDirectory } from "../client/pdu-directory.ts";
+import type { ResultPayload } from "../protocol/payloads.ts";
+import { pduJson } from "./views.ts";
+
+const COALESCE_MS = 100;
+const HEARTBEAT_MS = 15_000;
+const MAX_CLIENTS = 200;
+
+export class LiveEvents {
+  private readonly clients = new Set<ServerResponse>();
+  private readonly dirty = new Set<string>();
+  private flushTimer: NodeJS.Timeout | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private readonly onChange = (pdu: string): void => {
+    this.dirty.add(pdu);
+    this.flushTimer ??= setTimeout(() => this.flush(), COALESCE_MS);
+  };
+  private readonly onResult = (pdu: string, result: ResultPayload): void => {
+    this.broadcast("result", { pdu, ...result });
+  };
+
+  constructor(private readonly directory: PduDirectory) {}
+
+  start(): void {
+    this.directory.on("change", this.onChange);
+    this.directory.on("result", this.onResult);
+    this.heartbeat = setInterval(() => {
+      for (const res of this.clients) res.write(": keep-alive\n\n");
+    }, HEARTBEAT_MS);
+  }
+
+  stop(): void {
+    this.directory.off("change", this.onChange);
+    this.directory.off("result", this.onResult);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    for (const res of this.clients) res.end();
+    this.clients.clear();
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    if (this.clients.size >= MAX_CLIENTS) {
+      res.writeHead(503, { "content-type": "text/plain", "retry-after": "10" });
+      res.end("too many live clients\n");
+      return;
+    }
+    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive", "x-accel-buffering": "no" });
+    res.write("retry: 2000\n\n");
+    for (const pdu of this.directory.list()) if (pdu.info) res.write(frame("pdu", pduJson(pdu)));
+    this.clients.add(res);
+    req.socket.setTimeout(0);
+    const drop = (): void => void this.clients.delete(res);
+    req.once("close", drop);
+    res.once("error", drop);
+  }
+
+  private flush(): void {
+    this.flushTimer = null;
+    for (const id of this.dirty) {
+      const pdu = this.directory.get(id);
+      if (pdu?.info) this.broadcast("pdu", pduJson(pdu));
+    }
+    this.dirty.clear();
+  }
+
+  private broadcast(event: string, data: unknown): void {
+    if (this.clients.size === 0) return;
+    const text = frame(event, data);
+    for (const res of this.clients) res.write(text);
+  }
+}
+
+function frame(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
