@@ -73,11 +73,26 @@ export async function runStandalone(settings: Settings, logger: Logger): Promise
       throw err;
     }
   }
+  let page: string | null = null;
+  if (settings.gateway.enabled) {
+    // Web page, REST API, PDUDaemon API and /metrics for every PDU on this broker.
+    const { Gateway, pageUrl } = await import("../gateway/gateway.ts");
+    const gateway = new Gateway({ settings: pduSettings, logger });
+    try {
+      const address = await gateway.start();
+      stops.unshift(() => gateway.stop());
+      page = `  page:   ${pageUrl(settings.gateway.host, address.httpPort)}  (PDUDaemon API on port ${address.pdudaemonPort})`;
+    } catch (err) {
+      for (const stop of stops) await stop();
+      throw err;
+    }
+  }
   const { id } = settings.pdu;
   const base = settings.mqtt.baseTopic;
   console.log(
     [
       `piPDU "${id}" is running (${pduSettings.mqtt.url}).`,
+      ...(page === null ? [] : [page]),
       `  watch:  mosquitto_sub -h 127.0.0.1 -p ${new URL(pduSettings.mqtt.url).port || "1883"} -t '${base}/#' -v`,
       `  switch: mosquitto_pub -h 127.0.0.1 -p ${new URL(pduSettings.mqtt.url).port || "1883"} -t ${base}/${id}/outlet/3/set -m ON`,
     ].join("\n"),
