@@ -10,13 +10,29 @@ import { silentLogger } from "../log/logger.ts";
 import { RegisterClient } from "../pdu-agent/hardware/register-client.ts";
 import { DEFAULT_I2C_ADDRESS, Reg } from "../protocol/register-map.ts";
 import { connectClient, type Received } from "./helpers/mqtt-clients.ts";
-import { BROKERS, mosquittoPub, startAgent, startBroker, testSettings, type InProcessAgent } from "./helpers/system.ts";
+import {
+  BROKERS,
+  mosquittoPub,
+  startAgent,
+  startBroker,
+  testSettings,
+  type InProcessAgent,
+} from "./helpers/system.ts";
 
 const DISCOVERY = "homeassistant/device/pipdu_pdu1/config";
-const plugins = (): ReturnType<typeof homeAssistantPlugins> => homeAssistantPlugins({ birthDelay: { minMs: 20, spreadMs: 50 } });
+const plugins = (): ReturnType<typeof homeAssistantPlugins> =>
+  homeAssistantPlugins({ birthDelay: { minMs: 20, spreadMs: 50 } });
 
 /** A client that records every message on the filters, for asserting what arrived (and what did not). */
-async function watch(t: ExecutionContext, url: string, filters: string[]): Promise<{ client: MqttClient; received: Received[]; next: (topic: string, since?: number) => Promise<Received> }> {
+async function watch(
+  t: ExecutionContext,
+  url: string,
+  filters: string[],
+): Promise<{
+  client: MqttClient;
+  received: Received[];
+  next: (topic: string, since?: number) => Promise<Received>;
+}> {
   const client = await connectClient(t, url);
   const received: Received[] = [];
   const waiters: (() => void)[] = [];
@@ -38,7 +54,12 @@ async function watch(t: ExecutionContext, url: string, filters: string[]): Promi
 /** The retained copy a newcomer (HA after a restart) gets; null when there is none. */
 async function retained(t: ExecutionContext, url: string, topic: string): Promise<Received | null> {
   const client = await connectClient(t, url);
-  const got = new Promise<Received>((resolve) => client.on("message", (tp, payload, packet) => tp === topic && resolve({ topic: tp, payload: payload.toString(), packet })));
+  const got = new Promise<Received>((resolve) =>
+    client.on(
+      "message",
+      (tp, payload, packet) => tp === topic && resolve({ topic: tp, payload: payload.toString(), packet }),
+    ),
+  );
   await client.subscribeAsync(topic, { qos: 1 });
   const timeout = new Promise<null>((resolve) => setTimeout(() => resolve(null), 500));
   const result = await Promise.race([got, timeout]);
@@ -60,25 +81,44 @@ for (const kind of BROKERS) {
   test(`[${kind}] every message under the prefix passes Home Assistant's rules, retained, with totals and states published`, async (t) => {
     const broker = await startBroker(t, kind);
     const w = await watch(t, broker.url, ["homeassistant/#", "pipdu/#"]);
-    const settings = testSettings(t, { mqtt: { url: broker.url }, pdu: { name: "Rack PDU", outletCount: 4 }, outlets: [{ name: "Rack PDU switch" }, { name: "NAS", protected: true }] });
+    const settings = testSettings(t, {
+      mqtt: { url: broker.url },
+      pdu: { name: "Rack PDU", outletCount: 4 },
+      outlets: [{ name: "Rack PDU switch" }, { name: "NAS", protected: true }],
+    });
     await startAgent(t, settings, plugins());
     const discovery = await w.next(DISCOVERY);
-    await Promise.all([w.next("pipdu/pdu1/total/power"), w.next("pipdu/pdu1/total/energy"), w.next("pipdu/pdu1/diagnostics"), w.next("pipdu/pdu1/outlet/4/power_on_behavior")]);
+    await Promise.all([
+      w.next("pipdu/pdu1/total/power"),
+      w.next("pipdu/pdu1/total/energy"),
+      w.next("pipdu/pdu1/diagnostics"),
+      w.next("pipdu/pdu1/outlet/4/power_on_behavior"),
+    ]);
     const uniqueIds = new Map<string, string>();
     for (const m of w.received.filter((r) => r.topic.startsWith("homeassistant/"))) {
-      t.deepEqual(checkDiscoveryMessage(m.topic, m.payload, true, { prefix: "homeassistant", uniqueIds }), []);
+      t.deepEqual(
+        checkDiscoveryMessage(m.topic, m.payload, true, { prefix: "homeassistant", uniqueIds }),
+        [],
+      );
     }
     const copy = await retained(t, broker.url, DISCOVERY);
     t.truthy(copy);
     t.true(copy?.packet.retain);
     t.is(copy?.payload, discovery.payload);
-    t.deepEqual(checkDiscoveryMessage(DISCOVERY, copy?.payload ?? "", copy?.packet.retain ?? false, { prefix: "homeassistant" }), []);
+    t.deepEqual(
+      checkDiscoveryMessage(DISCOVERY, copy?.payload ?? "", copy?.packet.retain ?? false, {
+        prefix: "homeassistant",
+      }),
+      [],
+    );
     const c = components(discovery);
     t.is(c["outlet_1"]?.["name"], "switch");
     t.false("outlet_2_power_cycle" in c);
     t.is((await retained(t, broker.url, "pipdu/pdu1/outlet/3/power_on_behavior"))?.payload, "last");
     t.regex((await retained(t, broker.url, "pipdu/pdu1/total/power"))?.payload ?? "", /^[0-9]+\.[0-9]$/);
-    t.like(JSON.parse((await retained(t, broker.url, "pipdu/pdu1/diagnostics"))?.payload ?? "{}"), { linkFailures: 0 });
+    t.like(JSON.parse((await retained(t, broker.url, "pipdu/pdu1/diagnostics"))?.payload ?? "{}"), {
+      linkFailures: 0,
+    });
   });
 
   test(`[${kind}] homeassistant/status online re-publishes discovery, then availability and every state`, async (t) => {
@@ -91,9 +131,23 @@ for (const kind of BROKERS) {
     await publishStatus(kind, broker.url, broker.port, t);
     const again = await w.next(DISCOVERY, mark);
     t.false(again.packet.retain, "a fresh publish, not the retained copy");
-    await Promise.all(["pipdu/pdu1/availability", "pipdu/pdu1/outlet/1/state", "pipdu/pdu1/outlet/2/power", "pipdu/pdu1/total/energy", "pipdu/pdu1/outlet/2/power_on_behavior"].map((tp) => w.next(tp, mark)));
-    const order = w.received.slice(mark).filter((m) => !m.packet.retain).map((m) => m.topic);
-    t.true(order.indexOf(DISCOVERY) < order.indexOf("pipdu/pdu1/availability"), "discovery before availability");
+    await Promise.all(
+      [
+        "pipdu/pdu1/availability",
+        "pipdu/pdu1/outlet/1/state",
+        "pipdu/pdu1/outlet/2/power",
+        "pipdu/pdu1/total/energy",
+        "pipdu/pdu1/outlet/2/power_on_behavior",
+      ].map((tp) => w.next(tp, mark)),
+    );
+    const order = w.received
+      .slice(mark)
+      .filter((m) => !m.packet.retain)
+      .map((m) => m.topic);
+    t.true(
+      order.indexOf(DISCOVERY) < order.indexOf("pipdu/pdu1/availability"),
+      "discovery before availability",
+    );
     t.is(order.filter((tp) => tp === DISCOVERY).length, 1, "discovery sent once per birth");
   });
 
@@ -109,33 +163,68 @@ for (const kind of BROKERS) {
     const second = await startAgent(t, settings4, plugins());
     await w.next("pipdu/pdu1/availability", mark);
     await second.agent.stop();
-    t.is(w.received.slice(mark).filter((m) => m.topic === DISCOVERY).length, 0, "same configuration: nothing re-sent");
+    t.is(
+      w.received.slice(mark).filter((m) => m.topic === DISCOVERY).length,
+      0,
+      "same configuration: nothing re-sent",
+    );
 
     mark = w.received.length;
     const settings3 = { ...settings4, pdu: { ...settings4.pdu, outletCount: 3 } };
     await startAgent(t, settings3, plugins());
     const removal = components(await w.next(DISCOVERY, mark));
-    for (const key of ["outlet_4", "outlet_4_power", "outlet_4_current", "outlet_4_energy", "outlet_4_power_cycle", "outlet_4_power_on_behavior"]) {
+    for (const key of [
+      "outlet_4",
+      "outlet_4_power",
+      "outlet_4_current",
+      "outlet_4_energy",
+      "outlet_4_power_cycle",
+      "outlet_4_power_on_behavior",
+    ]) {
       t.deepEqual(removal[key], { p: components(original)[key]?.["p"] }, key);
     }
     t.like(removal["outlet_3"], { p: "switch", unique_id: "pipdu_pdu1_outlet_3" });
-    t.deepEqual(checkDiscoveryMessage(DISCOVERY, JSON.stringify({ ...JSON.parse(original.payload), components: removal }), true, { prefix: "homeassistant" }), []);
+    t.deepEqual(
+      checkDiscoveryMessage(
+        DISCOVERY,
+        JSON.stringify({ ...JSON.parse(original.payload), components: removal }),
+        true,
+        { prefix: "homeassistant" },
+      ),
+      [],
+    );
 
     mark = w.received.length;
     await publishStatus(kind, broker.url, broker.port, t);
     const after = components(await w.next(DISCOVERY, mark));
-    t.false(Object.keys(after).some((k) => k.startsWith("outlet_4")), "then omitted");
+    t.false(
+      Object.keys(after).some((k) => k.startsWith("outlet_4")),
+      "then omitted",
+    );
   });
 
   test(`[${kind}] two PDUs on one broker never collide`, async (t) => {
     const broker = await startBroker(t, kind);
     const w = await watch(t, broker.url, ["homeassistant/#"]);
-    await startAgent(t, testSettings(t, { mqtt: { url: broker.url }, pdu: { id: "pdu1", outletCount: 3 } }), plugins());
-    await startAgent(t, testSettings(t, { mqtt: { url: broker.url }, pdu: { id: "pdu2", outletCount: 3 } }), plugins());
+    await startAgent(
+      t,
+      testSettings(t, { mqtt: { url: broker.url }, pdu: { id: "pdu1", outletCount: 3 } }),
+      plugins(),
+    );
+    await startAgent(
+      t,
+      testSettings(t, { mqtt: { url: broker.url }, pdu: { id: "pdu2", outletCount: 3 } }),
+      plugins(),
+    );
     const [a, b] = await Promise.all([w.next(DISCOVERY), w.next("homeassistant/device/pipdu_pdu2/config")]);
     const uniqueIds = new Map<string, string>();
-    for (const m of [a, b]) t.deepEqual(checkDiscoveryMessage(m.topic, m.payload, true, { prefix: "homeassistant", uniqueIds }), []);
-    const ids = (m: Received): unknown => (JSON.parse(m.payload) as { device: { identifiers: unknown } }).device.identifiers;
+    for (const m of [a, b])
+      t.deepEqual(
+        checkDiscoveryMessage(m.topic, m.payload, true, { prefix: "homeassistant", uniqueIds }),
+        [],
+      );
+    const ids = (m: Received): unknown =>
+      (JSON.parse(m.payload) as { device: { identifiers: unknown } }).device.identifiers;
     t.notDeepEqual(ids(a), ids(b));
     t.is(components(b)["outlet_1"]?.["command_topic"], "~/outlet/1/set");
     t.is(components(b)["outlet_1"]?.["~"], "pipdu/pdu2");
@@ -146,25 +235,54 @@ for (const kind of BROKERS) {
     const w = await watch(t, broker.url, ["pipdu/pdu1/result", "pipdu/pdu1/outlet/2/power_on_behavior"]);
     // A retained command left on the broker must never act when the agent subscribes.
     await w.client.publishAsync("pipdu/pdu1/outlet/3/power_on_behavior/set", "off", { qos: 1, retain: true });
-    const pdu: InProcessAgent = await startAgent(t, testSettings(t, { mqtt: { url: broker.url }, pdu: { outletCount: 4 } }), plugins());
+    const pdu: InProcessAgent = await startAgent(
+      t,
+      testSettings(t, { mqtt: { url: broker.url }, pdu: { outletCount: 4 } }),
+      plugins(),
+    );
     await w.next("pipdu/pdu1/outlet/2/power_on_behavior");
-    t.like(JSON.parse((await w.next("pipdu/pdu1/result")).payload), { outlet: 3, status: "error", error: { code: "retained_command" } });
-    t.is(await retained(t, broker.url, "pipdu/pdu1/outlet/3/power_on_behavior/set"), null, "the retained command was cleared");
+    t.like(JSON.parse((await w.next("pipdu/pdu1/result")).payload), {
+      outlet: 3,
+      status: "error",
+      error: { code: "retained_command" },
+    });
+    t.is(
+      await retained(t, broker.url, "pipdu/pdu1/outlet/3/power_on_behavior/set"),
+      null,
+      "the retained command was cleared",
+    );
     const register = new RegisterClient(pdu.sim.bus, DEFAULT_I2C_ADDRESS);
 
     let mark = w.received.length;
     await w.client.publishAsync("pipdu/pdu1/outlet/2/power_on_behavior/set", "ON", { qos: 1 });
-    t.deepEqual(JSON.parse((await w.next("pipdu/pdu1/result", mark)).payload), { outlet: 2, command: "power_on_behavior", status: "ok", power_on_behavior: "on" });
+    t.deepEqual(JSON.parse((await w.next("pipdu/pdu1/result", mark)).payload), {
+      outlet: 2,
+      command: "power_on_behavior",
+      status: "ok",
+      power_on_behavior: "on",
+    });
     t.is((await w.next("pipdu/pdu1/outlet/2/power_on_behavior", mark)).payload, "on");
     t.deepEqual([...(await register.read(Reg.COLD_POLICY, 4))], [2, 1, 2, 2]);
 
     mark = w.received.length;
     await w.client.publishAsync("pipdu/pdu1/outlet/2/power_on_behavior/set", "sometimes", { qos: 1 });
-    t.like(JSON.parse((await w.next("pipdu/pdu1/result", mark)).payload), { outlet: 2, status: "error", error: { code: "invalid_value" } });
+    t.like(JSON.parse((await w.next("pipdu/pdu1/result", mark)).payload), {
+      outlet: 2,
+      status: "error",
+      error: { code: "invalid_value" },
+    });
     mark = w.received.length;
     await w.client.publishAsync("pipdu/pdu1/outlet/9/power_on_behavior/set", "off", { qos: 1 });
-    t.like(JSON.parse((await w.next("pipdu/pdu1/result", mark)).payload), { outlet: null, status: "error", error: { code: "invalid_outlet" } });
-    t.deepEqual([...(await register.read(Reg.COLD_POLICY, 4))], [2, 1, 2, 2], "rejected commands change nothing");
+    t.like(JSON.parse((await w.next("pipdu/pdu1/result", mark)).payload), {
+      outlet: null,
+      status: "error",
+      error: { code: "invalid_outlet" },
+    });
+    t.deepEqual(
+      [...(await register.read(Reg.COLD_POLICY, 4))],
+      [2, 1, 2, 2],
+      "rejected commands change nothing",
+    );
   });
 
   test(`[${kind}] pipdu ha remove clears the retained discovery; discovery off withdraws it`, async (t) => {
