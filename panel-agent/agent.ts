@@ -65,7 +65,7 @@ export class PanelAgent {
     await driver.keypad.start((index, pressed) => panel.input(index, pressed));
     this.timer = setInterval(() => panel.tick(), TICK_MS);
     if (driver.sim) {
-      this.sim = new SimServer(driver.sim, () => this.labels());
+      this.sim = new SimServer(driver.sim, () => this.labels(), p.debounceMs + 2 * TICK_MS);
       this.simUrl = (await this.sim.start(p.host, p.port)).url;
     }
     logger.info(`panel: ${driver.description}${this.simUrl ? ` at ${this.simUrl}` : ""}; ${this.buttons.length} buttons${p.locked ? ", locked" : ""}`, { component: "panel" });

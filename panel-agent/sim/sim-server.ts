@@ -1,7 +1,7 @@
 // The simulated panel on HTTP: a page (page.html, plain HTML/JS) and a JSON API.
 //   GET  /api/panel                      → {"lcd":[4×20 chars],"leds":[{"button":1,"lit":true,"mode":"on"}…],"pressed":[],"buttons":[…]}
 //   GET  /api/events                     → the same object as server-sent events, on every change
-//   POST /api/buttons/<n>/press {"ms":2000} → holds button n for ms, answers after the release
+//   POST /api/buttons/<n>/press {"ms":2000} → holds button n for ms, answers once the release has settled
 //   POST /api/buttons/<n>/down, …/up     → press and release (the page's press-and-hold)
 import fs from "node:fs";
 import http from "node:http";
@@ -47,6 +47,8 @@ export class SimServer {
   constructor(
     private readonly panel: SimPanel,
     private readonly labels: () => ButtonLabel[],
+    /** Wait after a release before answering, so the panel has debounced it and back-to-back presses stay apart. */
+    private readonly settleMs = 0,
   ) {}
 
   async start(host: string, port: number): Promise<{ url: string; port: number }> {
@@ -107,6 +109,7 @@ export class SimServer {
       this.panel.set(index, true);
       await realSleep(ms, this.stopping.signal);
       this.panel.set(index, false);
+      await realSleep(this.settleMs, this.stopping.signal);
       return json(res, 200, { button: index + 1, ms, ...this.body() });
     } catch (err) {
       if (err instanceof ApiError) return json(res, err.status, { error: { code: err.code, message: err.message } });
