@@ -16,7 +16,7 @@ if (!hasChromium && process.env["CI"] === "true") throw new Error(`${CHROMIUM} m
   const outlets = JSON.stringify([{}, { name: "Switch", load: { watts: 12, noise: 0 } }]);
   spawnPipdu(t, ["pdu"], { PIPDU_MQTT_URL: broker.url, PIPDU_STATE_DIR: tempDir(t), PIPDU_HARDWARE: "sim", PIPDU_OUTLETS: outlets, PIPDU_TELEMETRY_INTERVAL: "0.2" });
   const port = await freePort();
-  const panel = spawnPipdu(t, ["panel"], { PIPDU_MQTT_URL: broker.url, PIPDU_PANEL_DRIVER: "sim", PIPDU_PANEL_PORT: String(port) });
+  const panel = spawnPipdu(t, ["panel"], { PIPDU_MQTT_URL: broker.url, PIPDU_PANEL_DRIVER: "sim", PIPDU_PANEL_PORT: String(port), PIPDU_PANEL_SCREEN_SECONDS: "1" });
   t.teardown(() => {
     if (!t.passed) t.log(panel.output());
   });
@@ -51,7 +51,8 @@ if (!hasChromium && process.env["CI"] === "true") throw new Error(`${CHROMIUM} m
   t.is(await button.getAttribute("data-lit"), "true");
 
   // A short tap shows the outlet and its live power.
-  await page.locator('.button[data-button="2"][data-pressed="false"]').waitFor();
+  // The result screen goes back to idle after PIPDU_PANEL_SCREEN_SECONDS: the release has long been seen.
+  await lcd.filter({ hasText: "Outlets on 1 of 16" }).waitFor({ timeout: 20_000 });
   await page.mouse.down();
   await page.waitForTimeout(150);
   await page.mouse.up();
