@@ -53,6 +53,7 @@ async function route(parts: AppParts, req: IncomingMessage, res: ServerResponse)
       return;
     }
     if (await parts.rest.handle(req, res, decoded.slice(1), url.searchParams)) return;
+    if ((method === "GET" || method === "HEAD") && parts.files.serve(res, url.pathname, method === "HEAD")) return; // /api/openapi.yaml
     sendError(res, 404, "not_found", `no API path ${printable(url.pathname, 60)}; see /api/openapi.yaml`);
     return;
   }
