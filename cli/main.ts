@@ -83,18 +83,25 @@ export async function main(argv: string[]): Promise<number> {
 
 /** Start something, then stop it cleanly on SIGINT/SIGTERM. A second signal exits at once. */
 async function runUntilSignal(start: () => Promise<() => Promise<void>>, logger: Logger): Promise<number> {
+  // Listen before starting, so a signal during start-up (say, waiting for an unreachable broker) is not lost.
+  const signal = new Promise<NodeJS.Signals>((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
   let stop: () => Promise<void>;
   try {
-    stop = await start();
+    const first = await Promise.race([start(), signal]);
+    if (typeof first === "string") {
+      // Still starting (e.g. waiting for an unreachable broker): nothing was switched, so just leave.
+      logger.info(`${first} during start-up: exiting`);
+      process.exit(0);
+    }
+    stop = first;
   } catch (err) {
     logger.error(`start-up failed: ${(err as Error).message}`);
     return 1;
   }
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once("SIGINT", () => resolve("SIGINT"));
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-  });
-  logger.info(`${signal}: stopping`);
+  logger.info(`${await signal}: stopping`);
   const force = (): never => process.exit(130);
   process.once("SIGINT", force);
   process.once("SIGTERM", force);

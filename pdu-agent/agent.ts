@@ -5,14 +5,15 @@ import type { Settings } from "../config/load.ts";
 import type { Logger } from "../log/logger.ts";
 import { connectMqtt } from "../lib/mqtt-connect.ts";
 import { realSleep, type Sleep } from "../lib/sleep.ts";
-import { MAX_PAYLOAD_BYTES, type CommandLimits } from "../protocol/commands.ts";
+import type { CommandLimits } from "../protocol/commands.ts";
+import type { PduCommand } from "../protocol/pdu-commands.ts";
 import {
   formatCurrent,
   formatEnergy,
   formatPower,
   formatState,
-  round,
   type InfoPayload,
+  type ResultPayload,
   type TelemetryPayload,
 } from "../protocol/payloads.ts";
 import { Topics } from "../protocol/topics.ts";
@@ -24,8 +25,10 @@ import { EnergyStore } from "./energy-store.ts";
 import type { HardwareInfo, OutletController } from "./hardware/outlet-controller.ts";
 import { MqttBridge } from "./mqtt-bridge.ts";
 import type { AgentContext, AgentPlugin } from "./plugin.ts";
+import { SafetyMonitor } from "./safety-monitor.ts";
+import { AGENT_VERSION, buildInfo, buildTelemetry } from "./snapshot.ts";
 
-export const AGENT_VERSION = "0.1.0";
+export { AGENT_VERSION };
 /** Consecutive failed hardware polls before the PDU is reported offline. */
 const LINK_FAILURES_OFFLINE = 3;
 
@@ -60,6 +63,7 @@ export class PduAgent {
   private readonly abort = new AbortController();
   private readonly startedAt = Date.now();
   private readonly plugins: AgentPlugin[];
+  private safety: SafetyMonitor | null = null;
 
   constructor(private readonly deps: AgentDeps) {
     this.settings = deps.settings;
@@ -73,6 +77,8 @@ export class PduAgent {
       sleep: deps.sleep ?? realSleep,
       isProtected: (n) => this.settings.outlets[n - 1]?.protected === true,
       onStates: (states) => this.onStates(states),
+      refuseOn: (n) => this.safety?.refuseOn(n) ?? null,
+      onPending: () => void this.publishPending(),
     });
   }
 
@@ -91,6 +97,21 @@ export class PduAgent {
     }
     this.states = (await controller.readRelays()).slice(0, this.outletCount);
     this.currents = new Array<number>(this.outletCount).fill(0);
+    this.safety = new SafetyMonitor(this.settings, this.outletCount, {
+      alarm: (state) => {
+        logger.warn(
+          `overload ${state.active ? "raised" : "cleared"}: ${state.current.toFixed(2)} A of ${state.limit} A`,
+          { component: "safety" },
+        );
+        void this.bridge?.publishJson(this.topics.alarm(this.pduId), state, true);
+      },
+      fault: (outlet, fault) => {
+        if (fault !== "none")
+          logger.warn(`outlet ${outlet}: ${fault.replace("_", " ")}`, { component: "safety" });
+        void this.bridge?.publishRaw(this.topics.fault(this.pduId, outlet), fault, true);
+      },
+      shed: (outlets) => void this.shed(outlets),
+    });
     this.meter = new EnergyMeter(
       this.store.load(this.outletCount),
       Math.max(5000, 5 * this.settings.telemetry.interval * 1000),
@@ -118,6 +139,7 @@ export class PduAgent {
       pduId: this.pduId,
       limits: () => this.limits(),
       executor: this.executor,
+      pduCommand: (command) => this.pduCommand(command),
       logger,
     });
     await this.bridge.start();
@@ -197,6 +219,12 @@ export class PduAgent {
     }
     await Promise.all([this.bridge.publishAvailability(this.online), this.bridge.publishInfo(this.info())]);
     await this.publishReadings(Date.now());
+    const safety = this.safety?.snapshot();
+    await this.publishPending();
+    await this.bridge.publishJson(this.topics.alarm(this.pduId), safety?.alarm ?? { active: false }, true);
+    for (let n = 1; n <= this.outletCount; n++) {
+      await this.bridge.publishRaw(this.topics.fault(this.pduId, n), safety?.faults[n - 1] ?? "none", true);
+    }
   }
 
   private async poll(): Promise<void> {
@@ -205,9 +233,11 @@ export class PduAgent {
       const version = this.stateVersion;
       const [states, currents] = [await controller.readRelays(), await controller.readCurrents()];
       if (version === this.stateVersion) this.states = states.slice(0, this.outletCount);
-      this.currents = currents.slice(0, this.outletCount).map((a, i) => (this.states[i] ? a : 0));
+      // Real readings, also for off outlets: current through an open relay is a fault worth seeing.
+      this.currents = currents.slice(0, this.outletCount);
       const now = Date.now();
       this.meter?.add(now, this.powers());
+      this.safety?.poll(now, this.currents, this.states);
       if (this.linkFailures >= LINK_FAILURES_OFFLINE) {
         logger.info("hardware link restored", { component: "agent" });
         this.linkFailures = 0;
@@ -237,7 +267,9 @@ export class PduAgent {
     const now = Date.now();
     this.stateVersion++;
     changed.forEach((on, i) => {
-      if (on !== this.states[i] && !on) this.currents[i] = 0;
+      if (on === this.states[i]) return;
+      if (!on) this.currents[i] = 0;
+      this.safety?.switched(i + 1, now);
     });
     this.states = changed;
     if (!this.bridge) return;
@@ -283,61 +315,58 @@ export class PduAgent {
   }
 
   private telemetry(now: number): TelemetryPayload {
-    const powers = this.powers();
-    const energy = this.meter?.values() ?? [];
-    const outlets = this.states.map((on, i) => ({
-      outlet: i + 1,
-      name: this.outletName(i + 1),
-      state: formatState(on),
-      power: round(powers[i] ?? 0, 1),
-      current: round(this.currents[i] ?? 0, 3),
-      energy: round(energy[i] ?? 0, 4),
-    }));
-    const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
-    return {
-      pdu: this.pduId,
-      time: new Date(now).toISOString(),
-      outlets,
-      totals: {
-        power: round(sum(powers), 1),
-        current: round(sum(this.currents), 3),
-        energy: round(sum(energy), 4),
-        outletsOn: this.states.filter(Boolean).length,
-      },
-    };
+    return buildTelemetry(this.settings, now, {
+      states: this.states,
+      currents: this.currents,
+      powers: this.powers(),
+      energy: this.meter?.values() ?? [],
+    });
   }
 
   private info(): InfoPayload {
-    const { mains, commands } = this.settings;
-    return {
-      pdu: this.pduId,
-      name: this.settings.pdu.name,
-      outlets: Array.from({ length: this.outletCount }, (_, i) => ({
-        number: i + 1,
-        name: this.outletName(i + 1),
-        protected: this.settings.outlets[i]?.protected === true,
-      })),
-      firmware: {
-        version: this.hardware?.firmwareVersion ?? "unknown",
-        hardware: this.hardware?.kind ?? "unknown",
-      },
-      agent: { version: AGENT_VERSION },
-      mains: {
-        voltage: mains.voltage,
-        voltageSource: "configured",
-        powerFactor: mains.powerFactor,
-        frequency: mains.frequency,
-      },
-      limits: {
-        maxDelay: commands.maxDelay,
-        defaultCycleDelay: commands.defaultCycleDelay,
-        maxPayloadBytes: MAX_PAYLOAD_BYTES,
-      },
-    };
+    return buildInfo(this.settings, this.outletCount, this.hardware);
   }
 
-  private outletName(n: number): string {
-    return this.settings.outlets[n - 1]?.name ?? `Outlet ${n}`;
+  private publishPending(): Promise<unknown> {
+    return (
+      this.bridge?.publishJson(this.topics.pending(this.pduId), this.executor.pendingActions(), true) ??
+      Promise.resolve()
+    );
+  }
+
+  /** PDU-wide commands: staggered all-on, all-off, cancelling pending actions. */
+  private async pduCommand(command: PduCommand): Promise<ResultPayload> {
+    const { transaction, action, ...rest } = command;
+    const options = transaction === undefined ? rest : { ...rest, transaction };
+    if (action === "all_on") {
+      const delays = Array.from(
+        { length: this.outletCount },
+        (_, i) => this.settings.outlets[i]?.onDelay ?? this.settings.safety.staggerDelay,
+      );
+      return this.executor.allOn(delays, options);
+    }
+    if (action === "all_off") return this.executor.allOff(options);
+    const filter = {
+      ...(command.id !== undefined ? { id: command.id } : {}),
+      ...(command.outlet !== undefined ? { outlet: command.outlet } : {}),
+    };
+    const result: ResultPayload = {
+      outlet: command.outlet ?? null,
+      command: "cancel",
+      status: "ok",
+      cancelled: this.executor.cancel(filter),
+    };
+    if (transaction !== undefined) result.transaction = transaction;
+    return result;
+  }
+
+  /** Shed outlets on a sustained overload, through the queue like any command (protected ones never). */
+  private async shed(outlets: number[]): Promise<void> {
+    for (const outlet of outlets) {
+      const result = await this.executor.execute({ outlet, action: "off", transaction: "overload-shed" });
+      this.deps.logger.warn(`overload: shed outlet ${outlet}: ${result.status}`, { component: "safety" });
+      await this.bridge?.publishResult(result);
+    }
   }
 
   private onList(): string {

@@ -1,6 +1,7 @@
 // Carries out parsed commands on the hardware through the PDU's one queue. Every command ends in exactly
 // one result. A cycle is one queue task, so nothing interleaves between its off and its on.
 import type { Command, CommandError } from "../protocol/commands.ts";
+import type { PduCommand } from "../protocol/pdu-commands.ts";
 import { formatState, type ResultPayload } from "../protocol/payloads.ts";
 import type { Sleep } from "../lib/sleep.ts";
 import type { CommandQueue } from "./command-queue.ts";
@@ -13,6 +14,10 @@ export interface ExecutorDeps {
   isProtected: (outlet: number) => boolean;
   /** Called with the relay states read back after every change (and after a failed one). */
   onStates: (states: boolean[]) => void;
+  /** Why switching this outlet on must be refused right now (power budget), or null. */
+  refuseOn?: (outlet: number) => CommandError | null;
+  /** Called whenever the list of pending actions changes. */
+  onPending?: (pending: PendingAction[]) => void;
   now?: () => number;
 }
 
@@ -34,6 +39,71 @@ export class CommandExecutor {
 
   pendingActions(): PendingAction[] {
     return [...this.pending.values()].map((p) => p.action);
+  }
+
+  /** Cancel pending actions by id, by outlet, or all of them; their commands end with a `cancelled` result. */
+  cancel(filter: { id?: number; outlet?: number }): number[] {
+    const hits = [...this.pending.values()].filter(
+      (p) =>
+        (filter.id === undefined || p.action.id === filter.id) &&
+        (filter.outlet === undefined || p.action.outlet === filter.outlet),
+    );
+    for (const p of hits) p.abort.abort();
+    return hits.map((p) => p.action.id);
+  }
+
+  /** Switch every outlet on, one by one with their stagger delays (inrush); each step is a pending action. */
+  async allOn(delays: readonly number[], command: Omit<PduCommand, "action">): Promise<ResultPayload> {
+    const states = await this.deps.controller.readRelays();
+    const steps: Promise<ResultPayload>[] = [];
+    let at = 0;
+    states.forEach((on, i) => {
+      if (on) return;
+      const outlet = i + 1;
+      const delay = at;
+      at += delays[i] ?? 0;
+      steps.push(this.execute({ outlet, action: "on", ...(delay > 0 ? { delay } : {}) }));
+    });
+    return this.combine("all_on", command, await Promise.all(steps));
+  }
+
+  /** Switch every outlet off at once, protected ones only with force. */
+  async allOff(command: Omit<PduCommand, "action">): Promise<ResultPayload> {
+    const states = await this.deps.controller.readRelays();
+    const steps = states.flatMap((on, i) =>
+      on
+        ? [this.execute({ outlet: i + 1, action: "off", ...(command.force === true ? { force: true } : {}) })]
+        : [],
+    );
+    return this.combine("all_off", command, await Promise.all(steps));
+  }
+
+  private async combine(
+    action: "all_on" | "all_off",
+    command: Omit<PduCommand, "action">,
+    steps: ResultPayload[],
+  ): Promise<ResultPayload> {
+    const states = await this.deps.controller.readRelays().catch(() => null);
+    const errors = Object.fromEntries(
+      steps.flatMap((r) =>
+        r.status === "error" && r.error && r.outlet !== null ? [[String(r.outlet), r.error]] : [],
+      ),
+    );
+    const result: ResultPayload = {
+      outlet: null,
+      command: action,
+      status: Object.keys(errors).length === 0 ? "ok" : "error",
+    };
+    if (command.transaction !== undefined) result.transaction = command.transaction;
+    if (states) result.outlets = Object.fromEntries(states.map((on, i) => [String(i + 1), formatState(on)]));
+    if (Object.keys(errors).length > 0) {
+      result.errors = errors;
+      result.error = {
+        code: Object.values(errors)[0]?.code ?? "hardware_error",
+        message: `${Object.keys(errors).length} outlet(s) not switched; see "errors"`,
+      };
+    }
+    return result;
   }
 
   async execute(command: Command): Promise<ResultPayload> {
@@ -75,8 +145,10 @@ export class CommandExecutor {
       action: { id, outlet: command.outlet, action: command.action, dueAt: now + seconds * 1000 },
       abort,
     });
+    this.deps.onPending?.(this.pendingActions());
     await this.deps.sleep(seconds * 1000, abort.signal);
     this.pending.delete(id);
+    this.deps.onPending?.(this.pendingActions());
     if (!abort.signal.aborted) return null;
     return this.stopping
       ? {
@@ -92,9 +164,14 @@ export class CommandExecutor {
     try {
       let states: boolean[];
       switch (command.action) {
-        case "on":
+        case "on": {
+          const refusal = this.deps.refuseOn?.(n) ?? null;
+          if (refusal) return this.failure(command, refusal);
+          states = await controller.setRelay(n, true);
+          break;
+        }
         case "off":
-          states = await controller.setRelay(n, command.action === "on");
+          states = await controller.setRelay(n, false);
           break;
         case "toggle": {
           const current = await controller.readRelays();
@@ -105,6 +182,8 @@ export class CommandExecutor {
               message: `outlet ${n} is protected: switching it OFF needs "force": true`,
             });
           }
+          const refusal = on ? (this.deps.refuseOn?.(n) ?? null) : null;
+          if (refusal) return this.failure(command, refusal);
           states = await controller.setRelay(n, on);
           break;
         }

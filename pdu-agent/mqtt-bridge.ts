@@ -2,6 +2,7 @@
 // availability. Retained commands are never acted on; every command, valid or not, gets exactly one result.
 import type { IPublishPacket, MqttClient } from "mqtt";
 import { parseCommand, type CommandLimits } from "../protocol/commands.ts";
+import { parsePduCommand, type PduCommand } from "../protocol/pdu-commands.ts";
 import {
   OFFLINE,
   ONLINE,
@@ -19,6 +20,8 @@ export interface BridgeDeps {
   pduId: string;
   limits: () => CommandLimits;
   executor: CommandExecutor;
+  /** PDU-wide commands on `<base>/<pdu>/set`. */
+  pduCommand?: (command: PduCommand) => Promise<ResultPayload>;
   logger: Logger;
 }
 
@@ -35,7 +38,8 @@ export class MqttBridge {
     client.on("message", this.onMessage);
     // MQTT 5: retain-as-published lets us see (and refuse) a retained command even when it arrives live.
     const v5 = client.options.protocolVersion === 5;
-    await client.subscribeAsync(topics.setFilter(pduId), v5 ? { qos: 1, rap: true } : { qos: 1 });
+    const options = v5 ? { qos: 1 as const, rap: true } : { qos: 1 as const };
+    await client.subscribeAsync([topics.setFilter(pduId), topics.pduSet(pduId)], options);
   }
 
   stop(): void {
@@ -62,9 +66,17 @@ export class MqttBridge {
     return this.publish(this.deps.topics.info(this.deps.pduId), JSON.stringify(info), true);
   }
 
+  publishJson(topic: string, value: unknown, retain: boolean): Promise<unknown> {
+    return this.publish(topic, JSON.stringify(value), retain);
+  }
+
+  publishRaw(topic: string, payload: string, retain: boolean): Promise<unknown> {
+    return this.publish(topic, payload, retain);
+  }
+
   private async handle(topic: string, payload: Buffer, packet: IPublishPacket): Promise<void> {
     const parsed = this.deps.topics.parse(topic);
-    if (parsed?.kind !== "set" || parsed.pdu !== this.deps.pduId) return;
+    if ((parsed?.kind !== "set" && parsed?.kind !== "pdu-set") || parsed.pdu !== this.deps.pduId) return;
     // An empty payload is how MQTT deletes a retained message (we send one below); it is not a command.
     if (payload.length === 0) return;
     this.inFlight++;
@@ -83,8 +95,11 @@ export class MqttBridge {
         };
         await this.publish(topic, "", true);
       } else {
-        const command = parseCommand(parsed.outlet, payload, this.deps.limits());
-        if (command.ok) {
+        const command =
+          parsed.kind === "set" ? parseCommand(parsed.outlet, payload, this.deps.limits()) : null;
+        if (command === null) {
+          result = await this.handlePduCommand(payload);
+        } else if (command.ok) {
           result = await this.deps.executor.execute(command.command);
         } else {
           result = {
@@ -97,7 +112,7 @@ export class MqttBridge {
         }
       }
       this.log(result, source);
-      await this.publishResult(result, packet);
+      await this.sendResult(result, packet);
     } catch (err) {
       this.deps.logger.error(`command on ${topic} failed unexpectedly: ${(err as Error).message}`, {
         component: "mqtt",
@@ -107,12 +122,35 @@ export class MqttBridge {
     }
   }
 
-  private async publishResult(result: ResultPayload, request: IPublishPacket): Promise<void> {
+  private async handlePduCommand(payload: Buffer): Promise<ResultPayload> {
+    const parsed = parsePduCommand(payload, this.deps.limits().outletCount);
+    if (!parsed.ok) {
+      const result: ResultPayload = { outlet: null, command: null, status: "error", error: parsed.error };
+      if (parsed.transaction !== undefined) result.transaction = parsed.transaction;
+      return result;
+    }
+    if (!this.deps.pduCommand) {
+      return {
+        outlet: null,
+        command: parsed.command.action,
+        status: "error",
+        error: { code: "invalid_payload", message: "PDU-wide commands are not available" },
+      };
+    }
+    return this.deps.pduCommand(parsed.command);
+  }
+
+  /** A result that no MQTT request asked for (overload shedding). */
+  publishResult(result: ResultPayload, request?: IPublishPacket): Promise<void> {
+    return this.sendResult(result, request);
+  }
+
+  private async sendResult(result: ResultPayload, request?: IPublishPacket): Promise<void> {
     const text = JSON.stringify(result);
     const publishes = [this.publish(this.deps.topics.result(this.deps.pduId), text, false)];
-    const responseTopic = request.properties?.responseTopic;
+    const responseTopic = request?.properties?.responseTopic;
     if (typeof responseTopic === "string" && responseTopic.length > 0 && !/[#+]/.test(responseTopic)) {
-      const correlationData = request.properties?.correlationData;
+      const correlationData = request?.properties?.correlationData;
       publishes.push(
         this.deps.client.publishAsync(responseTopic, text, {
           qos: 1,

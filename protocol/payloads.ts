@@ -1,5 +1,6 @@
 // Payload shapes and their text formats for everything the pdu-agent publishes.
 import type { Action, CommandError, Transaction } from "./commands.ts";
+import type { PduAction } from "./pdu-commands.ts";
 
 export type OutletState = "ON" | "OFF";
 export const ONLINE = "online";
@@ -20,12 +21,16 @@ export function formatEnergy(kwh: number): string {
 
 export interface ResultPayload {
   outlet: number | null;
-  command: Action | null;
+  command: Action | PduAction | null;
   transaction?: Transaction;
   status: "ok" | "error";
   error?: CommandError;
   /** The outlet's state after the command (also after a failed one, when it is known). */
   state?: OutletState;
+  /** PDU-wide commands: each outlet's state afterwards, the outlets refused and why, the actions cancelled. */
+  outlets?: Record<string, OutletState>;
+  errors?: Record<string, CommandError>;
+  cancelled?: number[];
 }
 
 export interface OutletReading {
@@ -56,7 +61,7 @@ export interface InfoPayload {
     powerFactor: number;
     frequency: number;
   };
-  limits: { maxDelay: number; defaultCycleDelay: number; maxPayloadBytes: number };
+  limits: { maxDelay: number; defaultCycleDelay: number; maxPayloadBytes: number; maxCurrent: number };
 }
 
 export function round(value: number, decimals: number): number {

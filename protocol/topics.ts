@@ -68,6 +68,23 @@ export class Topics {
     return outlet.length > 0 && !outlet.includes("/") ? outlet : null;
   }
 
+  /** PDU-wide commands (JSON): all_on (staggered), all_off, cancel a pending action; never acted on if retained. */
+  pduSet(pdu: string): string {
+    return `${this.pdu(pdu)}/set`;
+  }
+  /** JSON list of pending actions (delayed commands, staggered starts); retained. */
+  pending(pdu: string): string {
+    return `${this.pdu(pdu)}/pending`;
+  }
+  /** JSON overload alarm: {"active":…,"current":…,"limit":…,"since":…,"outlets":[…],"shed":[…]}; retained. */
+  alarm(pdu: string): string {
+    return `${this.pdu(pdu)}/alarm`;
+  }
+  /** `none`, `dead_load` (on but no current) or `welded_relay` (off but current); retained. */
+  fault(pdu: string, n: number): string {
+    return `${this.pdu(pdu)}/outlet/${n}/fault`;
+  }
+
   /** What the pdu-agent subscribes to for commands: every outlet's set topic, numbers parsed later. */
   setFilter(pdu: string): string {
     return `${this.pdu(pdu)}/outlet/+/set`;
@@ -93,6 +110,7 @@ export class Topics {
       if (kind === "availability" || kind === "result" || kind === "telemetry" || kind === "info") {
         return { pdu, kind };
       }
+      if (kind === "set") return { pdu, kind: "pdu-set" };
       return null;
     }
     if (parts.length === 4 && kind === "outlet" && outlet !== undefined) {
@@ -106,7 +124,7 @@ export class Topics {
 }
 
 export type ParsedTopic =
-  | { pdu: string; kind: "availability" | "result" | "telemetry" | "info" }
+  | { pdu: string; kind: "availability" | "result" | "telemetry" | "info" | "pdu-set" }
   | { pdu: string; kind: "set"; outlet: string }
   | { pdu: string; kind: "metric"; outlet: string; metric: OutletMetric };
 
