@@ -48,6 +48,8 @@ export class PduAgent {
   private readonly filter: ChangeFilter;
   private readonly store: EnergyStore;
   private meter: EnergyMeter | null = null;
+  /** Counters as last saved: only these are published, so a crash never takes a published counter back. */
+  private savedKwh: number[] = [];
   private hardware: HardwareInfo | null = null;
   private client: MqttClient | null = null;
   private bridge: MqttBridge | null = null;
@@ -112,8 +114,9 @@ export class PduAgent {
       },
       shed: (outlets) => void this.shed(outlets),
     });
+    this.savedKwh = this.store.load(this.outletCount);
     this.meter = new EnergyMeter(
-      this.store.load(this.outletCount),
+      this.savedKwh,
       Math.max(5000, 5 * this.settings.telemetry.interval * 1000),
     );
     logger.info(
@@ -285,7 +288,7 @@ export class PduAgent {
     if (!bridge || !this.online) return;
     const { deadband } = this.settings.telemetry;
     const powers = this.powers();
-    const energy = this.meter?.values() ?? [];
+    const energy = this.savedEnergy();
     const publishes: Promise<unknown>[] = [];
     for (let i = 0; i < this.outletCount; i++) {
       const n = i + 1;
@@ -319,7 +322,7 @@ export class PduAgent {
       states: this.states,
       currents: this.currents,
       powers: this.powers(),
-      energy: this.meter?.values() ?? [],
+      energy: this.savedEnergy(),
     });
   }
 
@@ -373,10 +376,17 @@ export class PduAgent {
     return this.states.flatMap((on, i) => (on ? [String(i + 1)] : [])).join(", ");
   }
 
+  /** What the counters say as far as the disk knows (at most energy.saveInterval behind the meter). */
+  private savedEnergy(): number[] {
+    return (this.meter?.values() ?? []).map((v, i) => Math.min(v, this.savedKwh[i] ?? 0));
+  }
+
   private saveEnergy(): void {
     if (!this.meter) return;
     try {
-      this.store.save(this.meter.values());
+      const values = this.meter.values();
+      this.store.save(values);
+      this.savedKwh = values;
     } catch (err) {
       this.deps.logger.error(`energy counters not saved: ${(err as Error).message}`, { component: "agent" });
     }
