@@ -229,3 +229,42 @@ export function seedFromEnv(t: ExecutionContext): number {
   t.log(`seed ${seed} (repeat with PIPDU_TEST_SEED=${seed})`);
   return seed;
 }
+
+/** Resolves results by transaction as they arrive on a client subscribed to the result topic; counts duplicates. */
+export class ResultWaiter {
+  private readonly waiting = new Map<string, (r: { result: Result; index: number }) => void>();
+  /** Every transaction seen, with how many results carried it. */
+  readonly answered = new Map<string, number>();
+  results = 0;
+
+  constructor(
+    client: MqttClient,
+    private readonly seen?: Received[],
+  ) {
+    client.on("message", (topic, payload) => {
+      if (topic !== `${T}/result`) return;
+      this.results++;
+      const result = JSON.parse(payload.toString()) as Result;
+      const tx = typeof result.transaction === "string" ? result.transaction : undefined;
+      if (tx === undefined) return;
+      this.answered.set(tx, (this.answered.get(tx) ?? 0) + 1);
+      const index = this.seen ? this.seen.length - 1 : -1;
+      this.waiting.get(tx)?.({ result, index });
+      this.waiting.delete(tx);
+    });
+  }
+
+  /** Register before publishing; rejects after the deadline. */
+  wait(tx: string, timeoutMs = 20_000): Promise<{ result: Result; index: number }> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(tx);
+        reject(new Error(`no result for transaction ${tx} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiting.set(tx, (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      });
+    });
+  }
+}
