@@ -26,7 +26,10 @@ interface Row {
 export async function runGatewayBenchmarks(): Promise<string> {
   const cleanups: (() => void)[] = [];
   const spawnIt = (cmd: string, args: string[], env: Record<string, string> = {}): ChildProcess => {
-    const child = spawn(cmd, args, { env: { ...process.env, PIPDU_LOG_LEVEL: "warn", ...env }, stdio: "ignore" });
+    const child = spawn(cmd, args, {
+      env: { ...process.env, PIPDU_LOG_LEVEL: "warn", ...env },
+      stdio: "ignore",
+    });
     cleanups.push(() => child.kill("SIGKILL"));
     return child;
   };
@@ -37,16 +40,27 @@ export async function runGatewayBenchmarks(): Promise<string> {
     let brokerKind: string;
     if (hasMosquitto) {
       const conf = path.join(dir, "mosquitto.conf");
-      fs.writeFileSync(conf, `listener ${brokerPort} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n${process.getuid?.() === 0 ? "user root\n" : ""}`);
+      fs.writeFileSync(
+        conf,
+        `listener ${brokerPort} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n${process.getuid?.() === 0 ? "user root\n" : ""}`,
+      );
       spawnIt("mosquitto", ["-c", conf]);
       brokerKind = "Mosquitto";
     } else {
-      spawnIt(process.execPath, [path.join(ROOT, "bin/pipdu.js"), "broker"], { PIPDU_BROKER_PORT: String(brokerPort), PIPDU_BROKER_WS_PORT: "0", PIPDU_STATE_DIR: path.join(dir, "broker") });
+      spawnIt(process.execPath, [path.join(ROOT, "bin/pipdu.js"), "broker"], {
+        PIPDU_BROKER_PORT: String(brokerPort),
+        PIPDU_BROKER_WS_PORT: "0",
+        PIPDU_STATE_DIR: path.join(dir, "broker"),
+      });
       brokerKind = "embedded broker";
     }
     await waitForPort(brokerPort);
     const url = `mqtt://127.0.0.1:${brokerPort}`;
-    spawnIt(process.execPath, [path.join(ROOT, "bin/pipdu.js"), "sim", "--pdus", "16"], { PIPDU_MQTT_URL: url, PIPDU_STATE_DIR: path.join(dir, "fleet"), PIPDU_HARDWARE: "sim" });
+    spawnIt(process.execPath, [path.join(ROOT, "bin/pipdu.js"), "sim", "--pdus", "16"], {
+      PIPDU_MQTT_URL: url,
+      PIPDU_STATE_DIR: path.join(dir, "fleet"),
+      PIPDU_HARDWARE: "sim",
+    });
     const [httpPort, pdPort] = [await freePort(), await freePort()];
     spawnIt(process.execPath, [path.join(ROOT, "bin/pipdu.js"), "gateway"], {
       PIPDU_MQTT_URL: url,
@@ -63,9 +77,13 @@ export async function runGatewayBenchmarks(): Promise<string> {
     cleanups.push(() => void client.endAsync(true));
     const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
     cleanups.push(() => agent.destroy());
-    const viaHttp = (pdu: string, outlet: number, command: string): Promise<void> => pdudaemonGet(agent, pdPort, pdu, outlet, command);
+    const viaHttp = (pdu: string, outlet: number, command: string): Promise<void> =>
+      pdudaemonGet(agent, pdPort, pdu, outlet, command);
     const viaMqtt = mqttCommander(client);
-    await client.subscribeAsync(pdus.map((p) => `pipdu/${p}/result`), { qos: 1 });
+    await client.subscribeAsync(
+      pdus.map((p) => `pipdu/${p}/result`),
+      { qos: 1 },
+    );
 
     // Warm-up, so JIT and connection set-up are not in the figures.
     await measure("warm-up", one, Math.min(200, REQUESTS), CONCURRENCY, viaHttp);
@@ -83,7 +101,10 @@ export async function runGatewayBenchmarks(): Promise<string> {
       "",
       "| path | in flight | requests/s | p50 ms | p99 ms |",
       "|---|---:|---:|---:|---:|",
-      ...rows.map((r) => `| ${r.what} | ${r.concurrency} | ${r.perSecond.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`),
+      ...rows.map(
+        (r) =>
+          `| ${r.what} | ${r.concurrency} | ${r.perSecond.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`,
+      ),
       "",
       "Each request alternates on and off of outlets 1–16 and is answered after the agent's result; with 16 PDUs the",
       "requests go round-robin over them. One PDU applies its commands one at a time (its queue), so extra requests",
@@ -98,7 +119,13 @@ export const run = runGatewayBenchmarks;
 
 type Send = (pdu: string, outlet: number, command: string) => Promise<void>;
 
-async function measure(what: string, pdus: string[], total: number, concurrency: number, send: Send): Promise<Row> {
+async function measure(
+  what: string,
+  pdus: string[],
+  total: number,
+  concurrency: number,
+  send: Send,
+): Promise<Row> {
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
@@ -117,16 +144,28 @@ async function measure(what: string, pdus: string[], total: number, concurrency:
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  const at = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
+  const at = (p: number): number =>
+    latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
   return { what, concurrency, perSecond: total / seconds, p50: at(0.5), p99: at(0.99) };
 }
 
-function pdudaemonGet(agent: http.Agent, port: number, pdu: string, outlet: number, command: string): Promise<void> {
+function pdudaemonGet(
+  agent: http.Agent,
+  port: number,
+  pdu: string,
+  outlet: number,
+  command: string,
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: "127.0.0.1", port, agent, path: `/power/control/${command}?hostname=${pdu}&port=${outlet}` }, (res) => {
-      res.resume();
-      res.once("end", () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode ?? 0}`))));
-    });
+    const req = http.get(
+      { host: "127.0.0.1", port, agent, path: `/power/control/${command}?hostname=${pdu}&port=${outlet}` },
+      (res) => {
+        res.resume();
+        res.once("end", () =>
+          res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode ?? 0}`)),
+        );
+      },
+    );
     req.once("error", reject);
   });
 }
@@ -146,7 +185,13 @@ function mqttCommander(client: MqttClient): Send {
         if (status === "ok") resolve();
         else reject(new Error(`command ${status}`));
       });
-      client.publishAsync(`pipdu/${pdu}/outlet/${outlet}/set`, JSON.stringify({ state: command.toUpperCase(), transaction }), { qos: 1 }).catch(reject);
+      client
+        .publishAsync(
+          `pipdu/${pdu}/outlet/${outlet}/set`,
+          JSON.stringify({ state: command.toUpperCase(), transaction }),
+          { qos: 1 },
+        )
+        .catch(reject);
     });
 }
 

@@ -70,7 +70,12 @@ export class Gateway {
     this.metrics = metrics;
     metrics.start();
     const commands = new OutletCommands(directory, gateway.requestTimeout, metrics);
-    const service = new PdudaemonService({ directory, commands, tokens, aliases: normaliseAliases(gateway.aliases) });
+    const service = new PdudaemonService({
+      directory,
+      commands,
+      tokens,
+      aliases: normaliseAliases(gateway.aliases),
+    });
     const events = new LiveEvents(directory);
     this.events = events;
     events.start();
@@ -79,12 +84,19 @@ export class Gateway {
       rest: new RestApi({ directory, commands, tokens, version: packageVersion() }),
       events,
       metrics,
-      files: new StaticFiles(path.join(ROOT, "gateway/public"), { "/api/openapi.yaml": path.join(ROOT, "docs/openapi.yaml") }),
+      files: new StaticFiles(path.join(ROOT, "gateway/public"), {
+        "/api/openapi.yaml": path.join(ROOT, "docs/openapi.yaml"),
+      }),
       logger,
     });
     const headersTimeout = this.options.timings?.headersTimeoutMs ?? 10_000;
     const server = http.createServer(
-      { headersTimeout, requestTimeout: headersTimeout * 2, connectionsCheckingInterval: Math.min(1000, headersTimeout), maxHeaderSize: 8192 },
+      {
+        headersTimeout,
+        requestTimeout: headersTimeout * 2,
+        connectionsCheckingInterval: Math.min(1000, headersTimeout),
+        maxHeaderSize: 8192,
+      },
       app,
     );
     server.keepAliveTimeout = 5000;
@@ -104,7 +116,10 @@ export class Gateway {
       await this.stop();
       throw err;
     }
-    logger.info(`gateway: web, REST and metrics on port ${httpPort}; PDUDaemon (HTTP and TCP) on port ${pdudaemonPort}${tokens.required ? "; switching needs the token" : ""}`, { component: "gateway" });
+    logger.info(
+      `gateway: web, REST and metrics on port ${httpPort}; PDUDaemon (HTTP and TCP) on port ${pdudaemonPort}${tokens.required ? "; switching needs the token" : ""}`,
+      { component: "gateway" },
+    );
     return { httpPort, pdudaemonPort };
   }
 
@@ -146,7 +161,9 @@ function packageVersion(): string {
 export async function runGateway(settings: Settings, logger: Logger): Promise<() => Promise<void>> {
   const gateway = new Gateway({ settings, logger });
   const { httpPort, pdudaemonPort } = await gateway.start();
-  console.log(`piPDU gateway: ${pageUrl(settings.gateway.host, httpPort)} (PDUDaemon on port ${pdudaemonPort})`);
+  console.log(
+    `piPDU gateway: ${pageUrl(settings.gateway.host, httpPort)} (PDUDaemon on port ${pdudaemonPort})`,
+  );
   return () => gateway.stop();
 }
 

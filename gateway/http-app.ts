@@ -22,7 +22,10 @@ export interface AppParts {
 export function createApp(parts: AppParts): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     route(parts, req, res).catch((err: unknown) => {
-      parts.logger.error(`http ${req.method ?? "?"} ${printable(req.url ?? "", 80)} failed: ${(err as Error).message}`, { component: "gateway" });
+      parts.logger.error(
+        `http ${req.method ?? "?"} ${printable(req.url ?? "", 80)} failed: ${(err as Error).message}`,
+        { component: "gateway" },
+      );
       sendError(res, 500, "internal_error", "the gateway failed to answer; see its log");
     });
   };
@@ -48,12 +51,16 @@ async function route(parts: AppParts, req: IncomingMessage, res: ServerResponse)
   }
   if (decoded[0] === "api") {
     if (decoded[1] === "events" && decoded.length === 2) {
-      if (method !== "GET") return void sendError(res, 405, "method_not_allowed", "use GET");
+      if (method !== "GET") {
+        sendError(res, 405, "method_not_allowed", "use GET");
+        return;
+      }
       parts.events.handle(req, res);
       return;
     }
     if (await parts.rest.handle(req, res, decoded.slice(1), url.searchParams)) return;
-    if ((method === "GET" || method === "HEAD") && parts.files.serve(res, url.pathname, method === "HEAD")) return; // /api/openapi.yaml
+    if ((method === "GET" || method === "HEAD") && parts.files.serve(res, url.pathname, method === "HEAD"))
+      return; // /api/openapi.yaml
     sendError(res, 404, "not_found", `no API path ${printable(url.pathname, 60)}; see /api/openapi.yaml`);
     return;
   }
@@ -63,7 +70,15 @@ async function route(parts: AppParts, req: IncomingMessage, res: ServerResponse)
     res.end(method === "HEAD" ? undefined : body);
     return;
   }
-  if (url.pathname === "/healthz") return void sendText(res, 200, "ok\n");
-  if ((method === "GET" || method === "HEAD") && parts.files.serve(res, url.pathname, method === "HEAD")) return;
-  sendText(res, 404, `Not found: ${printable(url.pathname, 60)}. The page is at /, the API at /api, metrics at /metrics, PDUDaemon at /power/control/{on,off,reboot}.\n`);
+  if (url.pathname === "/healthz") {
+    sendText(res, 200, "ok\n");
+    return;
+  }
+  if ((method === "GET" || method === "HEAD") && parts.files.serve(res, url.pathname, method === "HEAD"))
+    return;
+  sendText(
+    res,
+    404,
+    `Not found: ${printable(url.pathname, 60)}. The page is at /, the API at /api, metrics at /metrics, PDUDaemon at /power/control/{on,off,reboot}.\n`,
+  );
 }

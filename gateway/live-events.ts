@@ -47,7 +47,12 @@ export class LiveEvents {
       res.end("too many live clients\n");
       return;
     }
-    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive", "x-accel-buffering": "no" });
+    res.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-store",
+      connection: "keep-alive",
+      "x-accel-buffering": "no",
+    });
     res.write("retry: 2000\n\n");
     for (const pdu of this.directory.list()) if (pdu.info) res.write(frame("pdu", pduJson(pdu)));
     this.clients.add(res);

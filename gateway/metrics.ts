@@ -24,7 +24,12 @@ export class GatewayMetrics implements CommandStats {
     const perOutlet = (
       name: string,
       help: string,
-      pick: (o: { state: "ON" | "OFF" | null; power: number | null; current: number | null; energy: number | null }) => number | null,
+      pick: (o: {
+        state: "ON" | "OFF" | null;
+        power: number | null;
+        current: number | null;
+        energy: number | null;
+      }) => number | null,
     ): void => {
       new client.Gauge({
         name,
@@ -44,7 +49,9 @@ export class GatewayMetrics implements CommandStats {
     };
     perOutlet("pipdu_outlet_power_watts", "Power drawn by the outlet (W).", (o) => o.power);
     perOutlet("pipdu_outlet_current_amperes", "RMS current drawn by the outlet (A).", (o) => o.current);
-    perOutlet("pipdu_outlet_state", "Relay state: 1 on, 0 off.", (o) => (o.state === null ? null : o.state === "ON" ? 1 : 0));
+    perOutlet("pipdu_outlet_state", "Relay state: 1 on, 0 off.", (o) =>
+      o.state === null ? null : o.state === "ON" ? 1 : 0,
+    );
     new client.Counter({
       name: "pipdu_outlet_energy_kwh_total",
       help: "Energy through the outlet since commissioning (kWh, never decreasing).",
@@ -53,7 +60,9 @@ export class GatewayMetrics implements CommandStats {
       collect() {
         this.reset();
         for (const pdu of pdus()) {
-          for (const o of pdu.outlets.values()) if (o.energy !== null && o.energy >= 0) this.inc({ pdu: pdu.id, outlet: String(o.number), name: o.name }, o.energy);
+          for (const o of pdu.outlets.values())
+            if (o.energy !== null && o.energy >= 0)
+              this.inc({ pdu: pdu.id, outlet: String(o.number), name: o.name }, o.energy);
         }
       },
     });
@@ -76,7 +85,17 @@ export class GatewayMetrics implements CommandStats {
         this.reset();
         for (const pdu of pdus()) {
           const info = pdu.info;
-          if (info) this.set({ pdu: pdu.id, name: pdu.name, firmware: info.firmware.version, hardware: info.firmware.hardware, agent: info.agent.version }, 1);
+          if (info)
+            this.set(
+              {
+                pdu: pdu.id,
+                name: pdu.name,
+                firmware: info.firmware.version,
+                hardware: info.firmware.hardware,
+                agent: info.agent.version,
+              },
+              1,
+            );
         }
       },
     });

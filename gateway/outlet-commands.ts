@@ -1,9 +1,23 @@
 // Switching through the bus for every gateway front (PDUDaemon TCP and HTTP, REST, web page): check the
 // target, send the command, wait for the agent's result with a timeout, and say what happened.
-import { CommandTimeout, type CommandRequest, type OutletView, type PduDirectory, type PduView } from "../client/pdu-directory.ts";
+import {
+  CommandTimeout,
+  type CommandRequest,
+  type OutletView,
+  type PduDirectory,
+  type PduView,
+} from "../client/pdu-directory.ts";
 import type { OutletState, ResultPayload } from "../protocol/payloads.ts";
 
-export type OutcomeCode = "ok" | "unauthorised" | "invalid_request" | "unknown_pdu" | "unknown_outlet" | "pdu_offline" | "timeout" | "refused";
+export type OutcomeCode =
+  | "ok"
+  | "unauthorised"
+  | "invalid_request"
+  | "unknown_pdu"
+  | "unknown_outlet"
+  | "pdu_offline"
+  | "timeout"
+  | "refused";
 
 export interface Outcome {
   code: OutcomeCode;
@@ -33,22 +47,33 @@ export class OutletCommands {
   }
 
   private async send(pdu: PduView, outlet: OutletView, request: CommandRequest): Promise<Outcome> {
-    if (!pdu.online) return { code: "pdu_offline", message: `PDU "${pdu.id}" is offline; nothing was switched` };
+    if (!pdu.online)
+      return { code: "pdu_offline", message: `PDU "${pdu.id}" is offline; nothing was switched` };
     const timeoutMs = (this.timeoutSeconds + (request.delay ?? 0)) * 1000;
     let result: ResultPayload;
     try {
       result = await this.directory.command(pdu.id, outlet.number, request, timeoutMs);
     } catch (err) {
       if (err instanceof CommandTimeout) {
-        return { code: "timeout", message: `no result from PDU "${pdu.id}" within ${timeoutMs / 1000} s; the command may still be carried out` };
+        return {
+          code: "timeout",
+          message: `no result from PDU "${pdu.id}" within ${timeoutMs / 1000} s; the command may still be carried out`,
+        };
       }
       return { code: "pdu_offline", message: `command not sent: ${(err as Error).message}` };
     }
     const state = result.state;
     if (result.status === "ok") {
-      return { code: "ok", message: `outlet ${outlet.number} ${request.action}: ${state ?? "done"}`, result, ...(state ? { state } : {}) };
+      return {
+        code: "ok",
+        message: `outlet ${outlet.number} ${request.action}: ${state ?? "done"}`,
+        result,
+        ...(state ? { state } : {}),
+      };
     }
-    const reason = result.error ? `${result.error.code}: ${result.error.message}` : "refused by the pdu-agent";
+    const reason = result.error
+      ? `${result.error.code}: ${result.error.message}`
+      : "refused by the pdu-agent";
     return { code: "refused", message: reason, result, ...(state ? { state } : {}) };
   }
 }

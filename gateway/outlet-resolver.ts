@@ -3,12 +3,17 @@
 import type { OutletView, PduDirectory, PduView } from "../client/pdu-directory.ts";
 import { printable } from "./pdudaemon-request.ts";
 
-export type Resolved<T> = { ok: true; value: T } | { ok: false; code: "unknown_pdu" | "unknown_outlet" | "pdu_offline"; message: string };
+export type Resolved<T> =
+  | { ok: true; value: T }
+  | { ok: false; code: "unknown_pdu" | "unknown_outlet" | "pdu_offline"; message: string };
 
 export function resolvePdu(directory: PduDirectory, hostname: string): Resolved<PduView> {
   const pdu = directory.get(hostname) ?? directory.get(hostname.toLowerCase());
   if (!pdu?.info) {
-    const known = directory.list().filter((p) => p.info).map((p) => p.id);
+    const known = directory
+      .list()
+      .filter((p) => p.info)
+      .map((p) => p.id);
     return {
       ok: false,
       code: "unknown_pdu",
@@ -23,9 +28,18 @@ export function resolveOutlet(pdu: PduView, port: string): Resolved<OutletView> 
   if (/^[0-9]{1,4}$/.test(port)) {
     const outlet = pdu.outlets.get(Number.parseInt(port, 10));
     if (outlet) return { ok: true, value: outlet };
-    return { ok: false, code: "unknown_outlet", message: `PDU "${pdu.id}" has no outlet ${printable(port)}; outlets are 1 to ${count}` };
+    return {
+      ok: false,
+      code: "unknown_outlet",
+      message: `PDU "${pdu.id}" has no outlet ${printable(port)}; outlets are 1 to ${count}`,
+    };
   }
   const wanted = port.trim().toLowerCase();
-  for (const outlet of pdu.outlets.values()) if (outlet.name.toLowerCase() === wanted) return { ok: true, value: outlet };
-  return { ok: false, code: "unknown_outlet", message: `PDU "${pdu.id}" has no outlet named "${printable(port)}"; use a number from 1 to ${count} or an outlet name` };
+  for (const outlet of pdu.outlets.values())
+    if (outlet.name.toLowerCase() === wanted) return { ok: true, value: outlet };
+  return {
+    ok: false,
+    code: "unknown_outlet",
+    message: `PDU "${pdu.id}" has no outlet named "${printable(port)}"; use a number from 1 to ${count} or an outlet name`,
+  };
 }

@@ -5,7 +5,8 @@
 // may carry a port ("host:16421", "[::1]:16421"); upstream always uses 16421.
 import net from "node:net";
 
-const USAGE = "Usage: pipdu client --daemon deamonhostname --hostname pduhostname --port pduportnum --command pducommand";
+const USAGE =
+  "Usage: pipdu client --daemon deamonhostname --hostname pduhostname --port pduportnum --command pducommand";
 const HELP = `${USAGE}
 
 PDUDaemon client
@@ -148,7 +149,8 @@ function parseArgs(argv: string[]): Options | { exit: number; message: string } 
         break;
       case "--delay": {
         value = value.trim();
-        if (!/^[+-]?\d+$/.test(value)) return { exit: 2, message: `option --delay: invalid integer value: '${value}'` };
+        if (!/^[+-]?\d+$/.test(value))
+          return { exit: 2, message: `option --delay: invalid integer value: '${value}'` };
         options.delay = Number.parseInt(value, 10);
         break;
       }

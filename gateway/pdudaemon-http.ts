@@ -46,7 +46,11 @@ export class PdudaemonHttp {
       this.status(res, url.searchParams);
       return true;
     }
-    sendText(res, 404, `Invalid request - unknown path ${printable(url.pathname, 60)}; use /power/control/{on,off,reboot} or /power/status\n`);
+    sendText(
+      res,
+      404,
+      `Invalid request - unknown path ${printable(url.pathname, 60)}; use /power/control/{on,off,reboot} or /power/status\n`,
+    );
     return true;
   }
 
@@ -57,11 +61,15 @@ export class PdudaemonHttp {
     const outcome = await this.service.handle("pdudaemon-http", request);
     const what = `${command} ${request.alias ?? `${request.hostname ?? "?"} ${request.port ?? "?"}`}`;
     if (outcome.code === "ok") {
-      this.logger.info(`pdudaemon http: ${printable(what, 80)}: ${outcome.message}`, { component: "gateway" });
+      this.logger.info(`pdudaemon http: ${printable(what, 80)}: ${outcome.message}`, {
+        component: "gateway",
+      });
       sendText(res, 200, "OK - accepted request\n");
       return;
     }
-    this.logger.warn(`pdudaemon http: ${printable(what, 80)}: ${outcome.code}: ${outcome.message}`, { component: "gateway" });
+    this.logger.warn(`pdudaemon http: ${printable(what, 80)}: ${outcome.code}: ${outcome.message}`, {
+      component: "gateway",
+    });
     sendText(res, STATUS[outcome.code], `Invalid request - ${outcome.message}\n`);
   }
 
@@ -87,6 +95,11 @@ export class PdudaemonHttp {
       sendError(res, 404, outlet.code, outlet.message);
       return;
     }
-    sendJson(res, 200, { hostname: pdu.value.id, port: outlet.value.number, online: pdu.value.online, ...outletJson(outlet.value) });
+    sendJson(res, 200, {
+      hostname: pdu.value.id,
+      port: outlet.value.number,
+      online: pdu.value.online,
+      ...outletJson(outlet.value),
+    });
   }
 }

@@ -5,9 +5,24 @@ import net from "node:net";
 import type http from "node:http";
 import type { Logger } from "../log/logger.ts";
 import type { Outcome } from "./outlet-commands.ts";
-import { MAX_TCP_REQUEST_BYTES, parseTcpRequest, printable, type PdudaemonRequest } from "./pdudaemon-request.ts";
+import {
+  MAX_TCP_REQUEST_BYTES,
+  parseTcpRequest,
+  printable,
+  type PdudaemonRequest,
+} from "./pdudaemon-request.ts";
 
-const HTTP_METHODS = ["GET ", "HEAD ", "POST ", "PUT ", "DELETE ", "OPTIONS ", "PATCH ", "CONNECT ", "TRACE "];
+const HTTP_METHODS = [
+  "GET ",
+  "HEAD ",
+  "POST ",
+  "PUT ",
+  "DELETE ",
+  "OPTIONS ",
+  "PATCH ",
+  "CONNECT ",
+  "TRACE ",
+];
 
 export interface ListenerTimings {
   /** A request line with no newline is complete once the client has been quiet this long (pduclient never ends its line). */
@@ -79,7 +94,8 @@ export class PdudaemonListener {
         return;
       }
       if (why === "too_slow") return this.reply(socket, "nack: request not complete in time\n");
-      if (why === "too_long") return this.reply(socket, `nack: request longer than ${MAX_TCP_REQUEST_BYTES} bytes\n`);
+      if (why === "too_long")
+        return this.reply(socket, `nack: request longer than ${MAX_TCP_REQUEST_BYTES} bytes\n`);
       if (buffer.length === 0) {
         socket.end();
         return;
@@ -107,7 +123,9 @@ export class PdudaemonListener {
     const text = bytes.toString("utf8").split(/[\r\n]/)[0] ?? "";
     const parsed = parseTcpRequest(text);
     if (!parsed.ok) {
-      this.deps.logger.info(`pdudaemon tcp: refused "${printable(text, 80)}": ${parsed.message}`, { component: "gateway" });
+      this.deps.logger.info(`pdudaemon tcp: refused "${printable(text, 80)}": ${parsed.message}`, {
+        component: "gateway",
+      });
       return this.reply(socket, `nack: ${parsed.message}\n`);
     }
     let outcome: Outcome;
@@ -121,7 +139,9 @@ export class PdudaemonListener {
       this.deps.logger.info(`pdudaemon tcp: ${request}: ${outcome.message}`, { component: "gateway" });
       return this.reply(socket, "ack\n");
     }
-    this.deps.logger.warn(`pdudaemon tcp: ${printable(request, 80)}: ${outcome.code}: ${outcome.message}`, { component: "gateway" });
+    this.deps.logger.warn(`pdudaemon tcp: ${printable(request, 80)}: ${outcome.code}: ${outcome.message}`, {
+      component: "gateway",
+    });
     this.reply(socket, `nack: ${outcome.message}\n`);
   }
 

@@ -22,9 +22,15 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 export const MAX_TCP_REQUEST_BYTES = 512;
 
 export function parseTcpRequest(line: string): Parsed<PdudaemonRequest> {
-  const words = line.trim().split(/\s+/).filter((w) => w.length > 0);
+  const words = line
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w.length > 0);
   if (words.length < 3 || words.length > 4) {
-    return { ok: false, message: `expected "<hostname> <port> <command> [<delay>]", got ${words.length} word${words.length === 1 ? "" : "s"}` };
+    return {
+      ok: false,
+      message: `expected "<hostname> <port> <command> [<delay>]", got ${words.length} word${words.length === 1 ? "" : "s"}`,
+    };
   }
   const [host = "", port = "", command = "", delay] = words;
   const { hostname, token } = splitToken(host);
@@ -57,13 +63,20 @@ function splitToken(host: string): { hostname: string; token?: string } {
 }
 
 /** PDUDaemon delays are whole or decimal seconds, never negative; upstream's default is 5 for reboot, 0 otherwise. */
-export function parseDelay(raw: string | undefined, command: PdudaemonCommand, defaultCycleDelay: number, maxDelay: number): Parsed<number> {
-  if (raw === undefined || raw === "") return { ok: true, value: command === "reboot" ? defaultCycleDelay : 0 };
+export function parseDelay(
+  raw: string | undefined,
+  command: PdudaemonCommand,
+  defaultCycleDelay: number,
+  maxDelay: number,
+): Parsed<number> {
+  if (raw === undefined || raw === "")
+    return { ok: true, value: command === "reboot" ? defaultCycleDelay : 0 };
   if (!/^[0-9]{1,6}(\.[0-9]{1,3})?$/.test(raw)) {
     return { ok: false, message: `delay "${printable(raw)}" is not a number of seconds (0 or more)` };
   }
   const value = Number(raw);
-  if (value > maxDelay) return { ok: false, message: `delay ${raw} is longer than the ${maxDelay} s this PDU allows` };
+  if (value > maxDelay)
+    return { ok: false, message: `delay ${raw} is longer than the ${maxDelay} s this PDU allows` };
   return { ok: true, value };
 }
 

@@ -23,11 +23,15 @@ export class PdudaemonService {
     const { command } = request;
     if (!isCommand(command)) return invalid(`unknown command "${printable(command)}"; use on, off or reboot`);
     if (!this.deps.tokens.accepts(request.token)) {
-      return { code: "unauthorised", message: "this gateway needs a token to switch: add &token=<token> to the hostname" };
+      return {
+        code: "unauthorised",
+        message: "this gateway needs a token to switch: add &token=<token> to the hostname",
+      };
     }
     let { hostname, port } = request;
     if (request.alias !== undefined) {
-      if (hostname !== undefined || port !== undefined) return invalid("use either alias or hostname and port, not both");
+      if (hostname !== undefined || port !== undefined)
+        return invalid("use either alias or hostname and port, not both");
       const target = this.deps.aliases.get(request.alias);
       if (!target) return invalid(`unknown alias "${printable(request.alias)}"`);
       ({ hostname, port } = target);
@@ -39,9 +43,19 @@ export class PdudaemonService {
     const outlet = resolveOutlet(pdu.value, port);
     if (!outlet.ok) return { code: outlet.code, message: outlet.message };
     const limits = pdu.value.info?.limits;
-    const delay = parseDelay(request.delay, command, limits?.defaultCycleDelay ?? 5, limits?.maxDelay ?? 3600);
+    const delay = parseDelay(
+      request.delay,
+      command,
+      limits?.defaultCycleDelay ?? 5,
+      limits?.maxDelay ?? 3600,
+    );
     if (!delay.ok) return invalid(delay.message);
     const action = command === "reboot" ? "cycle" : command;
-    return this.deps.commands.run(api, pdu.value, outlet.value, delay.value > 0 || action === "cycle" ? { action, delay: delay.value } : { action });
+    return this.deps.commands.run(
+      api,
+      pdu.value,
+      outlet.value,
+      delay.value > 0 || action === "cycle" ? { action, delay: delay.value } : { action },
+    );
   }
 }

@@ -34,18 +34,36 @@ export class RestApi {
   constructor(private readonly deps: RestDeps) {}
 
   /** True when the path was ours and has been answered. `segments` are the decoded path levels after /api. */
-  async handle(req: IncomingMessage, res: ServerResponse, segments: string[], query: URLSearchParams): Promise<boolean> {
+  async handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    segments: string[],
+    query: URLSearchParams,
+  ): Promise<boolean> {
     const method = req.method ?? "GET";
     const [collection, pduId, outlets, outletId, ...extra] = segments;
     if (collection === undefined) {
       if (!isRead(method)) return methodNotAllowed(res, "GET");
-      sendJson(res, 200, { name: "piPDU gateway", version: this.deps.version, tokenRequired: this.deps.tokens.required, pdus: this.deps.directory.list().filter((p) => p.info).length });
+      sendJson(res, 200, {
+        name: "piPDU gateway",
+        version: this.deps.version,
+        tokenRequired: this.deps.tokens.required,
+        pdus: this.deps.directory.list().filter((p) => p.info).length,
+      });
       return true;
     }
-    if (collection !== "pdus" || extra.length > 0 || (outlets !== undefined && outlets !== "outlets")) return false;
+    if (collection !== "pdus" || extra.length > 0 || (outlets !== undefined && outlets !== "outlets"))
+      return false;
     if (pduId === undefined) {
       if (!isRead(method)) return methodNotAllowed(res, "GET");
-      sendJson(res, 200, this.deps.directory.list().filter((p) => p.info).map(pduJson));
+      sendJson(
+        res,
+        200,
+        this.deps.directory
+          .list()
+          .filter((p) => p.info)
+          .map(pduJson),
+      );
       return true;
     }
     const pdu = resolvePdu(this.deps.directory, pduId);
@@ -68,13 +86,23 @@ export class RestApi {
     }
     if (method !== "POST") return methodNotAllowed(res, "GET, POST");
     if (!this.deps.tokens.accepts(tokenOf(req, query))) {
-      return error(res, 401, "unauthorised", "switching needs the gateway token: send Authorization: Bearer <token>");
+      return error(
+        res,
+        401,
+        "unauthorised",
+        "switching needs the gateway token: send Authorization: Bearer <token>",
+      );
     }
     let body: string;
     try {
       body = await readBody(req, MAX_BODY);
     } catch (err) {
-      return error(res, err instanceof BodyError ? err.status : 400, "invalid_request", (err as Error).message);
+      return error(
+        res,
+        err instanceof BodyError ? err.status : 400,
+        "invalid_request",
+        (err as Error).message,
+      );
     }
     const request = parseSwitchBody(body);
     if (!request.ok) return error(res, 400, "invalid_request", request.message);
@@ -94,17 +122,21 @@ export class RestApi {
 }
 
 /** {"action":"on"|"off"|"toggle"|"cycle","delay"?:seconds,"force"?:boolean} — nothing else. */
-export function parseSwitchBody(body: string): { ok: true; value: CommandRequest } | { ok: false; message: string } {
+export function parseSwitchBody(
+  body: string,
+): { ok: true; value: CommandRequest } | { ok: false; message: string } {
   let value: unknown;
   try {
     value = JSON.parse(body);
   } catch {
     return { ok: false, message: 'body must be JSON such as {"action":"cycle","delay":5}' };
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return { ok: false, message: "body must be a JSON object" };
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    return { ok: false, message: "body must be a JSON object" };
   const obj = value as Record<string, unknown>;
   const unknown = Object.keys(obj).find((k) => !["action", "delay", "force"].includes(k));
-  if (unknown !== undefined) return { ok: false, message: `unknown field "${printable(unknown)}"; allowed: action, delay, force` };
+  if (unknown !== undefined)
+    return { ok: false, message: `unknown field "${printable(unknown)}"; allowed: action, delay, force` };
   const action = obj["action"];
   if (typeof action !== "string" || !(ACTIONS as readonly string[]).includes(action)) {
     return { ok: false, message: `"action" must be one of ${ACTIONS.join(", ")}` };
@@ -112,7 +144,8 @@ export function parseSwitchBody(body: string): { ok: true; value: CommandRequest
   const request: CommandRequest = { action: action as Action };
   const delay = obj["delay"];
   if (delay !== undefined) {
-    if (typeof delay !== "number" || !Number.isFinite(delay) || delay < 0) return { ok: false, message: '"delay" must be a number of seconds, 0 or more' };
+    if (typeof delay !== "number" || !Number.isFinite(delay) || delay < 0)
+      return { ok: false, message: '"delay" must be a number of seconds, 0 or more' };
     request.delay = delay;
   }
   const force = obj["force"];

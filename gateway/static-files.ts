@@ -39,6 +39,9 @@ export class StaticFiles {
   }
 
   private add(route: string, file: string): void {
-    this.files.set(route, { body: fs.readFileSync(file), type: TYPES[path.extname(file)] ?? "application/octet-stream" });
+    this.files.set(route, {
+      body: fs.readFileSync(file),
+      type: TYPES[path.extname(file)] ?? "application/octet-stream",
+    });
   }
 }

@@ -23,7 +23,15 @@ export interface PduJson {
 }
 
 export function outletJson(o: OutletView): OutletJson {
-  return { number: o.number, name: o.name, protected: o.protected, state: o.state, power: o.power, current: o.current, energy: o.energy };
+  return {
+    number: o.number,
+    name: o.name,
+    protected: o.protected,
+    state: o.state,
+    power: o.power,
+    current: o.current,
+    energy: o.energy,
+  };
 }
 
 export function pduJson(pdu: PduView): PduJson {

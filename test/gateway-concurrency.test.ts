@@ -17,7 +17,10 @@ for (const kind of BROKERS) {
     await waitForPdu(gw.base, "pdu1", 16);
     const watcher = await connectClient(t, broker.url);
     const log = collectMessages(watcher);
-    await watcher.subscribeAsync(["pipdu/pdu1/outlet/+/set", "pipdu/pdu1/outlet/+/state", "pipdu/pdu1/result"], { qos: 1 });
+    await watcher.subscribeAsync(
+      ["pipdu/pdu1/outlet/+/set", "pipdu/pdu1/outlet/+/state", "pipdu/pdu1/result"],
+      { qos: 1 },
+    );
     for (let i = 0; i < 200 && log.length < 16; i++) await new Promise((r) => setTimeout(r, 10)); // the retained states
     const retained = log.length;
 
@@ -28,8 +31,16 @@ for (const kind of BROKERS) {
     });
     const replies = await Promise.all(
       requests.map(async (r) => {
-        if (r.tcp) return (await pduclientTcp(gw.pdudaemonPort, `pdu1 ${String(r.outlet).padStart(2, "0")} ${r.command}${r.command === "reboot" ? " 0" : ""}`)).toString();
-        const response = await fetch(`http://127.0.0.1:${gw.pdudaemonPort}/power/control/${r.command}?hostname=pdu1&port=${r.outlet}${r.command === "reboot" ? "&delay=0.05" : ""}`);
+        if (r.tcp)
+          return (
+            await pduclientTcp(
+              gw.pdudaemonPort,
+              `pdu1 ${String(r.outlet).padStart(2, "0")} ${r.command}${r.command === "reboot" ? " 0" : ""}`,
+            )
+          ).toString();
+        const response = await fetch(
+          `http://127.0.0.1:${gw.pdudaemonPort}/power/control/${r.command}?hostname=pdu1&port=${r.outlet}${r.command === "reboot" ? "&delay=0.05" : ""}`,
+        );
         return `${response.status} ${await response.text()}`;
       }),
     );
@@ -39,9 +50,20 @@ for (const kind of BROKERS) {
     );
 
     const events = log.slice(retained);
-    for (let i = 0; i < 100 && events.filter((m) => m.topic.endsWith("/result")).length < 100; i++) await new Promise((r) => setTimeout(r, 20));
-    const sets = events.filter((m) => m.topic.endsWith("/set")).map((m) => ({ outlet: Number(m.topic.split("/")[3]), ...(JSON.parse(m.payload) as { action: string; transaction: string }) }));
-    const results = events.filter((m) => m.topic.endsWith("/result")).map((m) => JSON.parse(m.payload) as { outlet: number; command: string; transaction: string; status: string });
+    for (let i = 0; i < 100 && events.filter((m) => m.topic.endsWith("/result")).length < 100; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    const sets = events
+      .filter((m) => m.topic.endsWith("/set"))
+      .map((m) => ({
+        outlet: Number(m.topic.split("/")[3]),
+        ...(JSON.parse(m.payload) as { action: string; transaction: string }),
+      }));
+    const results = events
+      .filter((m) => m.topic.endsWith("/result"))
+      .map(
+        (m) =>
+          JSON.parse(m.payload) as { outlet: number; command: string; transaction: string; status: string },
+      );
     t.is(sets.length, 100);
     t.is(results.length, 100);
     t.true(results.every((r) => r.status === "ok"));
@@ -53,7 +75,10 @@ for (const kind of BROKERS) {
         `outlet ${n}`,
       );
     }
-    t.is(results.filter((r) => r.command === "cycle").length, requests.filter((r) => r.command === "reboot").length);
+    t.is(
+      results.filter((r) => r.command === "cycle").length,
+      requests.filter((r) => r.command === "reboot").length,
+    );
     // Between one result and the next, only the outlet of the next command changes state: nothing else runs
     // inside a reboot's off…on.
     let since: { topic: string; payload: string }[] = [];
@@ -70,6 +95,9 @@ for (const kind of BROKERS) {
       since = [];
     }
     const final = await agent.sim.controller.readRelays();
-    t.deepEqual(final.slice(0, 16), Array.from({ length: 16 }, (_, i) => sets.filter((s) => s.outlet === i + 1).at(-1)?.action !== "off"));
+    t.deepEqual(
+      final.slice(0, 16),
+      Array.from({ length: 16 }, (_, i) => sets.filter((s) => s.outlet === i + 1).at(-1)?.action !== "off"),
+    );
   });
 }

@@ -28,9 +28,14 @@ export async function startGateway(
 export async function waitForPdu(base: string, pdu: string, outlets = 1): Promise<void> {
   for (let i = 0; i < 200; i++) {
     const response = await fetch(`${base}/api/pdus`);
-    const pdus = (await response.json()) as { id: string; online: boolean; outlets: { state: string | null }[] }[];
+    const pdus = (await response.json()) as {
+      id: string;
+      online: boolean;
+      outlets: { state: string | null }[];
+    }[];
     const found = pdus.find((p) => p.id === pdu);
-    if (found?.online && found.outlets.length >= outlets && found.outlets.every((o) => o.state !== null)) return;
+    if (found?.online && found.outlets.length >= outlets && found.outlets.every((o) => o.state !== null))
+      return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`gateway never saw PDU ${pdu}`);
@@ -47,7 +52,9 @@ export function rawTcp(port: number, chunks: (Buffer | number)[], halfClose = fa
     const socket = net.connect(port, "127.0.0.1");
     let reply = Buffer.alloc(0);
     socket.on("data", (d: Buffer) => (reply = Buffer.concat([reply, d])));
-    socket.once("error", (err: NodeJS.ErrnoException) => (err.code === "EPIPE" || err.code === "ECONNRESET" ? resolve(reply) : reject(err)));
+    socket.once("error", (err: NodeJS.ErrnoException) =>
+      err.code === "EPIPE" || err.code === "ECONNRESET" ? resolve(reply) : reject(err),
+    );
     socket.once("close", () => resolve(reply));
     socket.once("connect", () => {
       void (async () => {

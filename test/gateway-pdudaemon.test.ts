@@ -1,16 +1,32 @@
 // The PDUDaemon API on one port, against a real broker and a pdu-agent on a simulated PDU: the exact bytes
 // pduclient sends and expects, the HTTP requests of pduclient -H and labgrid, and every kind of bad input.
 import test, { type ExecutionContext } from "ava";
-import { BROKERS, startAgent, startBroker, testSettings, type BrokerKind, type InProcessAgent } from "./helpers/system.ts";
+import {
+  BROKERS,
+  startAgent,
+  startBroker,
+  testSettings,
+  type BrokerKind,
+  type InProcessAgent,
+} from "./helpers/system.ts";
 import { collectMessages, connectClient } from "./helpers/mqtt-clients.ts";
 import { pduclientTcp, rawHttp, rawTcp, requestsGet, startGateway, waitForPdu } from "./gateway-harness.ts";
 import type { Settings } from "../config/settings.ts";
 
 async function system(t: ExecutionContext, kind: BrokerKind, patch: (s: Settings) => Settings = (s) => s) {
   const broker = await startBroker(t, kind);
-  const settings = patch(testSettings(t, { mqtt: { url: broker.url }, outlets: [{}, {}, {}, {}, { name: "NAS" }, {}, {}, { name: "Core switch", protected: true }] }));
+  const settings = patch(
+    testSettings(t, {
+      mqtt: { url: broker.url },
+      outlets: [{}, {}, {}, {}, { name: "NAS" }, {}, {}, { name: "Core switch", protected: true }],
+    }),
+  );
   const agent = await startAgent(t, settings);
-  const gw = await startGateway(t, settings, { quietMs: 30, requestDeadlineMs: 1500, headersTimeoutMs: 1500 });
+  const gw = await startGateway(t, settings, {
+    quietMs: 30,
+    requestDeadlineMs: 1500,
+    headersTimeoutMs: 1500,
+  });
   await waitForPdu(gw.base, "pdu1", 16);
   const watcher = await connectClient(t, broker.url);
   await watcher.subscribeAsync(["pipdu/pdu1/outlet/+/state", "pipdu/pdu1/result"], { qos: 1 });
@@ -34,11 +50,16 @@ async function settled<T>(check: () => T | undefined, what: string): Promise<T> 
 for (const kind of BROKERS) {
   test(`[${kind}] pduclient TCP "pdu1 03 reboot 1" (no newline) gets exactly "ack\\n" after an atomic cycle of outlet 3`, async (t) => {
     const { agent, gw, seen } = await system(t, kind);
-    await agent.sim.controller.setRelay(3, true);
+    t.is((await pduclientTcp(gw.pdudaemonPort, "pdu1 3 on")).toString(), "ack\n");
+    await settled(() => seen.find((m) => m.topic === "pipdu/pdu1/result"), "the on result");
+    seen.length = 0;
     const reply = await pduclientTcp(gw.pdudaemonPort, "pdu1 03 reboot 1");
     t.is(reply.toString("latin1"), "ack\n");
     // The reply came after the agent's result: the cycle already ran off then on.
-    const result = await settled(() => seen.find((m) => m.topic === "pipdu/pdu1/result"), "result seen by the watcher");
+    const result = await settled(
+      () => seen.find((m) => m.topic === "pipdu/pdu1/result"),
+      "result seen by the watcher",
+    );
     t.like(JSON.parse(result.payload), { outlet: 3, command: "cycle", status: "ok", state: "ON" });
     const states = seen.filter((m) => m.topic === "pipdu/pdu1/outlet/3/state").map((m) => m.payload);
     t.deepEqual(states.slice(-2), ["OFF", "ON"]);
@@ -77,10 +98,14 @@ for (const kind of BROKERS) {
     const { agent, gw } = await system(t, kind);
     await fetch(`${gw.base}/power/control/on?hostname=pdu1&port=3`);
     t.true((await relays(agent))[2]);
-    const one = (await (await fetch(`http://127.0.0.1:${gw.pdudaemonPort}/power/status?hostname=pdu1&port=03`)).json()) as Record<string, unknown>;
+    const one = (await (
+      await fetch(`http://127.0.0.1:${gw.pdudaemonPort}/power/status?hostname=pdu1&port=03`)
+    ).json()) as Record<string, unknown>;
     t.like(one, { hostname: "pdu1", port: 3, number: 3, state: "ON", online: true });
     t.is(typeof one["power"], "number");
-    const all = (await (await fetch(`${gw.base}/power/status?hostname=pdu1`)).json()) as { outlets: unknown[] };
+    const all = (await (await fetch(`${gw.base}/power/status?hostname=pdu1`)).json()) as {
+      outlets: unknown[];
+    };
     t.is(all.outlets.length, 16);
     const missing = await fetch(`${gw.base}/power/status?hostname=nope&port=1`);
     t.is(missing.status, 404);
@@ -148,15 +173,41 @@ test("slow and half-open connections are cut off without blocking anyone else", 
   const { agent, gw } = await system(t, kind);
   const port = gw.pdudaemonPort;
   // A slowloris on the line protocol, another on HTTP headers, and a connection that never says anything.
-  const slowLine = rawTcp(port, [Buffer.from("p"), 400, Buffer.from("d"), 400, Buffer.from("u"), 400, Buffer.from("1"), 400, Buffer.from(" "), 400]);
-  const slowHttp = rawTcp(port, [Buffer.from("GET /power/control/on?hostname=pdu1&port=6 HTTP/1.1\r\n"), 400, Buffer.from("X-A: 1\r\n"), 400, Buffer.from("X-B: 1\r\n"), 400, Buffer.from("X-C: 1\r\n"), 400, Buffer.from("X-D: 1\r\n"), 400, Buffer.from("X-E: 1\r\n")]);
+  const slowLine = rawTcp(port, [
+    Buffer.from("p"),
+    400,
+    Buffer.from("d"),
+    400,
+    Buffer.from("u"),
+    400,
+    Buffer.from("1"),
+    400,
+    Buffer.from(" "),
+    400,
+  ]);
+  const slowHttp = rawTcp(port, [
+    Buffer.from("GET /power/control/on?hostname=pdu1&port=6 HTTP/1.1\r\n"),
+    400,
+    Buffer.from("X-A: 1\r\n"),
+    400,
+    Buffer.from("X-B: 1\r\n"),
+    400,
+    Buffer.from("X-C: 1\r\n"),
+    400,
+    Buffer.from("X-D: 1\r\n"),
+    400,
+    Buffer.from("X-E: 1\r\n"),
+  ]);
   const silent = rawTcp(port, [3000]);
   const silentPrefix = rawTcp(port, [Buffer.from("GE"), 3000]);
   // Meanwhile others are served.
   t.is((await pduclientTcp(port, "pdu1 7 on")).toString(), "ack\n");
   t.is((await fetch(`http://127.0.0.1:${port}/power/control/off?hostname=pdu1&port=7`)).status, 200);
   // With no terminator, a pause ends the line: a byte-at-a-time client gets a clear refusal, not a hang.
-  t.regex((await slowLine).toString(), /^nack: expected "<hostname> <port> <command> \[<delay>\]", got 1 word\n$/);
+  t.regex(
+    (await slowLine).toString(),
+    /^nack: expected "<hostname> <port> <command> \[<delay>\]", got 1 word\n$/,
+  );
   t.regex((await slowHttp).toString(), /^HTTP\/1\.1 408 /);
   t.is((await silent).toString(), "nack: request not complete in time\n");
   t.regex((await silentPrefix).toString(), /^nack: request not complete in time\n$/);
@@ -165,10 +216,16 @@ test("slow and half-open connections are cut off without blocking anyone else", 
 });
 
 test("with a token, switching needs it (header, query or in the hostname) and reading stays open", async (t) => {
-  const { agent, gw } = await system(t, kind, (s) => ({ ...s, gateway: { ...s.gateway, token: "s3cret", aliases: { dut1: { hostname: "pdu1", port: 6 } } } }));
+  const { agent, gw } = await system(t, kind, (s) => ({
+    ...s,
+    gateway: { ...s.gateway, token: "s3cret", aliases: { dut1: { hostname: "pdu1", port: 6 } } },
+  }));
   const port = gw.pdudaemonPort;
   t.regex((await pduclientTcp(port, "pdu1 6 on")).toString(), /^nack: this gateway needs a token/);
-  t.regex((await pduclientTcp(port, "pdu1&token=wrong 6 on")).toString(), /^nack: this gateway needs a token/);
+  t.regex(
+    (await pduclientTcp(port, "pdu1&token=wrong 6 on")).toString(),
+    /^nack: this gateway needs a token/,
+  );
   let response = await fetch(`http://127.0.0.1:${port}/power/control/on?hostname=pdu1&port=6`);
   t.is(response.status, 401);
   t.false((await relays(agent))[5]);
@@ -177,12 +234,17 @@ test("with a token, switching needs it (header, query or in the hostname) and re
   // labgrid: PDUDaemonPort pdu: "pdu1&token=s3cret" lands in the query as-is.
   response = await fetch(`http://127.0.0.1:${port}/power/control/off?hostname=pdu1&token=s3cret&port=6`);
   t.is(response.status, 200);
-  response = await fetch(`http://127.0.0.1:${port}/power/control/on?alias=dut1`, { headers: { authorization: "Bearer s3cret" } });
+  response = await fetch(`http://127.0.0.1:${port}/power/control/on?alias=dut1`, {
+    headers: { authorization: "Bearer s3cret" },
+  });
   t.is(response.status, 200);
   t.true((await relays(agent))[5]);
   t.is((await fetch(`http://127.0.0.1:${port}/power/status?hostname=pdu1&port=6`)).status, 200);
   t.is((await fetch(`${gw.base}/api/pdus`)).status, 200);
-  const rest = await fetch(`${gw.base}/api/pdus/pdu1/outlets/6`, { method: "POST", body: '{"action":"off"}' });
+  const rest = await fetch(`${gw.base}/api/pdus/pdu1/outlets/6`, {
+    method: "POST",
+    body: '{"action":"off"}',
+  });
   t.is(rest.status, 401);
   t.true((await relays(agent))[5]);
 });
