@@ -8,18 +8,32 @@ type Stop = () => Promise<void>;
 // Parts are imported when they run, so a process loads only what it uses (memory on a Pi Zero).
 const loadBroker = async () => (await import("../broker/embedded-broker.ts")).EmbeddedBroker;
 
-export async function runBroker(settings: Settings, logger: Logger): Promise<Stop> {
+/** The embedded broker's options from the configuration: listeners, persistence, users, ACL, TLS. */
+function brokerOptions(settings: Settings, logger: Logger) {
   const { broker: b } = settings;
-  const EmbeddedBroker = await loadBroker();
-  const broker = new EmbeddedBroker({
+  const { port: tlsPort, certFile, keyFile } = b.tls;
+  return {
     host: b.host,
     port: b.port,
     wsPort: b.wsPort === 0 ? null : b.wsPort,
     stateDir: path.join(settings.stateDir, "broker"),
     logger,
-  });
+    passwordFile: b.passwordFile,
+    aclFile: b.aclFile,
+    allowAnonymous: b.allowAnonymous,
+    tls: tlsPort !== 0 && certFile !== null && keyFile !== null ? { port: tlsPort, certFile, keyFile } : null,
+  };
+}
+
+export async function runBroker(settings: Settings, logger: Logger): Promise<Stop> {
+  const { broker: b } = settings;
+  const EmbeddedBroker = await loadBroker();
+  const broker = new EmbeddedBroker(brokerOptions(settings, logger));
   const address = await broker.start();
-  console.log(`piPDU broker: mqtt://${b.host}:${address.port}${address.wsPort === null ? "" : `, ws://${b.host}:${address.wsPort}`}`);
+  const tls = address.tlsPort == null ? "" : `, mqtts://${b.host}:${address.tlsPort}`;
+  console.log(
+    `piPDU broker: mqtt://${b.host}:${address.port}${address.wsPort === null ? "" : `, ws://${b.host}:${address.wsPort}`}${tls}`,
+  );
   return () => broker.stop();
 }
 
@@ -45,13 +59,7 @@ export async function runStandalone(settings: Settings, logger: Logger): Promise
   if (settings.broker.enabled) {
     const { broker: b } = settings;
     const EmbeddedBroker = await loadBroker();
-  const broker = new EmbeddedBroker({
-      host: b.host,
-      port: b.port,
-      wsPort: b.wsPort === 0 ? null : b.wsPort,
-      stateDir: path.join(settings.stateDir, "broker"),
-      logger,
-    });
+    const broker = new EmbeddedBroker(brokerOptions(settings, logger));
     const address = await broker.start();
     stops.push(() => broker.stop());
     const local = b.host === "0.0.0.0" || b.host === "::" ? "127.0.0.1" : b.host;

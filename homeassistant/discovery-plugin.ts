@@ -49,7 +49,13 @@ export class HomeAssistantDiscovery implements AgentPlugin {
     }
     client.on("message", this.onMessage);
     client.on("connect", this.onReconnect);
-    await client.subscribeAsync(settings.ha.statusTopic, { qos: 1 });
+    // A broker ACL that denies Home Assistant's status topic costs the re-announce on HA restarts, not the PDU.
+    await client.subscribeAsync(settings.ha.statusTopic, { qos: 1 }).catch((err: unknown) => {
+      this.context?.logger.warn(
+        `cannot subscribe to ${settings.ha.statusTopic} (${(err as Error).message}): discovery will not be re-sent when Home Assistant restarts`,
+        { component: "homeassistant" },
+      );
+    });
   }
 
   async announce(): Promise<void> {

@@ -39,7 +39,12 @@ export class MqttBridge {
     // MQTT 5: retain-as-published lets us see (and refuse) a retained command even when it arrives live.
     const v5 = client.options.protocolVersion === 5;
     const options = v5 ? { qos: 1 as const, rap: true } : { qos: 1 as const };
-    await client.subscribeAsync([topics.setFilter(pduId), topics.pduSet(pduId)], options);
+    const filters = [topics.setFilter(pduId), topics.pduSet(pduId)];
+    await client.subscribeAsync(filters, options).catch((err: unknown) => {
+      throw new Error(
+        `the broker refused the command subscriptions ${filters.join(", ")} (${(err as Error).message}); check its ACL`,
+      );
+    });
   }
 
   stop(): void {

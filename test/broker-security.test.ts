@@ -6,6 +6,7 @@ import path from "node:path";
 import test, { type ExecutionContext } from "ava";
 import { EmbeddedBroker, type BrokerOptions } from "../broker/embedded-broker.ts";
 import { setPassword } from "../broker/password-file.ts";
+import { testCertificates } from "./helpers/certs.ts";
 import { silentLogger } from "../log/logger.ts";
 import {
   closed,
@@ -158,72 +159,6 @@ test("an anonymous WebSocket client from a non-loopback address is refused", asy
   const { wsPort } = await startBroker(t, { host: "0.0.0.0" });
   t.regex(String(await connectionRefusal(t, `ws://${address}:${wsPort ?? 0}`)), /not authori[sz]ed/i);
 });
-
-function openssl(dir: string, ...args: string[]): void {
-  execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-}
-
-/** A throw-away CA and a server certificate for 127.0.0.1 signed by it. */
-async function testCertificates(t: ExecutionContext): Promise<{ ca: string; cert: string; key: string }> {
-  const dir = await tempDir(t);
-  openssl(
-    dir,
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.crt",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=piPDU test CA",
-  );
-  openssl(
-    dir,
-    "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    "server.key",
-    "-out",
-    "server.csr",
-    "-subj",
-    "/CN=127.0.0.1",
-  );
-  await writeFile(path.join(dir, "san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-  openssl(
-    dir,
-    "x509",
-    "-req",
-    "-in",
-    "server.csr",
-    "-CA",
-    "ca.crt",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    "server.crt",
-    "-days",
-    "2",
-    "-extfile",
-    "san.ext",
-  );
-  return {
-    ca: path.join(dir, "ca.crt"),
-    cert: path.join(dir, "server.crt"),
-    key: path.join(dir, "server.key"),
-  };
-}
 
 test("a TLS client that trusts the test CA connects and exchanges messages; one that does not is refused", async (t) => {
   const certs = await testCertificates(t);
