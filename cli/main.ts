@@ -90,10 +90,14 @@ async function runUntilSignal(start: () => Promise<() => Promise<void>>, logger:
   });
   let stop: () => Promise<void>;
   try {
-    const first = await Promise.race([start(), signal]);
-    if (typeof first === "string") {
-      // Still starting (e.g. waiting for an unreachable broker): nothing was switched, so just leave.
-      logger.info(`${first} during start-up: exiting`);
+    // A signal during start-up lets start-up finish (a few seconds at most) and then stops cleanly; if it
+    // cannot finish (waiting for an unreachable broker), nothing has been switched, so just leave.
+    const gaveUp = signal.then(
+      () => new Promise<"gave up">((resolve) => setTimeout(() => resolve("gave up"), 5000).unref()),
+    );
+    const first = await Promise.race([start(), gaveUp]);
+    if (first === "gave up") {
+      logger.info("signal during start-up: exiting");
       process.exit(0);
     }
     stop = first;

@@ -115,10 +115,7 @@ export class PduAgent {
       shed: (outlets) => void this.shed(outlets),
     });
     this.savedKwh = this.store.load(this.outletCount);
-    this.meter = new EnergyMeter(
-      this.savedKwh,
-      Math.max(5000, 5 * this.settings.telemetry.interval * 1000),
-    );
+    this.meter = new EnergyMeter(this.savedKwh, Math.max(5000, 5 * this.settings.telemetry.interval * 1000));
     logger.info(
       `${this.hardware.kind} firmware ${this.hardware.firmwareVersion}, ${this.outletCount} outlets, on: ${this.onList() || "none"} (read from hardware, not switched)`,
       { component: "agent" },
@@ -225,9 +222,10 @@ export class PduAgent {
     const safety = this.safety?.snapshot();
     await this.publishPending();
     await this.bridge.publishJson(this.topics.alarm(this.pduId), safety?.alarm ?? { active: false }, true);
-    for (let n = 1; n <= this.outletCount; n++) {
-      await this.bridge.publishRaw(this.topics.fault(this.pduId, n), safety?.faults[n - 1] ?? "none", true);
-    }
+    const faults = Array.from({ length: this.outletCount }, (_, i) =>
+      this.bridge?.publishRaw(this.topics.fault(this.pduId, i + 1), safety?.faults[i] ?? "none", true),
+    );
+    await Promise.all(faults);
   }
 
   private async poll(): Promise<void> {
