@@ -68,9 +68,13 @@ export class PanelAgent {
       this.sim = new SimServer(driver.sim, () => this.labels(), p.debounceMs + 2 * TICK_MS);
       this.simUrl = (await this.sim.start(p.host, p.port)).url;
     }
-    logger.info(`panel: ${driver.description}${this.simUrl ? ` at ${this.simUrl}` : ""}; ${this.buttons.length} buttons${p.locked ? ", locked" : ""}`, { component: "panel" });
+    logger.info(
+      `panel: ${driver.description}${this.simUrl ? ` at ${this.simUrl}` : ""}; ${this.buttons.length} buttons${p.locked ? ", locked" : ""}`,
+      { component: "panel" },
+    );
     this.connecting = this.connect().catch((err: unknown) => {
-      if (!this.abort.signal.aborted) logger.error(`panel: MQTT: ${(err as Error).message}`, { component: "panel" });
+      if (!this.abort.signal.aborted)
+        logger.error(`panel: MQTT: ${(err as Error).message}`, { component: "panel" });
     });
   }
 
@@ -88,7 +92,10 @@ export class PanelAgent {
 
   private async connect(): Promise<void> {
     const { settings, logger } = this.deps;
-    const source = `panel-${os.hostname().toLowerCase().replace(/[^a-z0-9_-]/g, "")}`.slice(0, 40);
+    const source = `panel-${os
+      .hostname()
+      .toLowerCase()
+      .replace(/[^a-z0-9_-]/g, "")}`.slice(0, 40);
     const client = await connectMqtt({
       url: settings.mqtt.url,
       clientId: `pipdu-${source}-${randomBytes(3).toString("hex")}`,

@@ -91,7 +91,9 @@ export class GestureDetector {
       events.push(...this.evaluate(button, b, now));
     } else if (!b.longFired) {
       const held = b.rawSince - b.pressedAt;
-      events.push(held < this.timing.shortPressMs ? { type: "short", button } : { type: "cancelled", button });
+      events.push(
+        held < this.timing.shortPressMs ? { type: "short", button } : { type: "cancelled", button },
+      );
     }
     return events;
   }

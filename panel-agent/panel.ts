@@ -7,7 +7,15 @@ import type { ButtonBinding } from "./config-schema.ts";
 import type { Keypad, TextDisplay } from "./drivers/panel-driver.ts";
 import { GestureDetector, type GestureEvent } from "./gestures.ts";
 import { ledLit, ledMode, type LedMode } from "./leds.ts";
-import { errorScreen, holdScreen, idleScreen, outletScreen, pendingScreen, resultScreen, type Screen } from "./screens.ts";
+import {
+  errorScreen,
+  holdScreen,
+  idleScreen,
+  outletScreen,
+  pendingScreen,
+  resultScreen,
+  type Screen,
+} from "./screens.ts";
 
 /** The part of PduDirectory the panel uses. */
 export interface PduSource {
@@ -45,7 +53,12 @@ type Overlay =
   | { kind: "outlet"; button: number; until: number }
   | { kind: "hold"; button: number; progress: number }
   | { kind: "pending"; button: number; target: Target }
-  | { kind: "result"; button: number; until: number; outcome: { ok: true; state: "ON" | "OFF" | null } | { ok: false; message: string } };
+  | {
+      kind: "result";
+      button: number;
+      until: number;
+      outcome: { ok: true; state: "ON" | "OFF" | null } | { ok: false; message: string };
+    };
 
 export class Panel {
   private readonly detector: GestureDetector;
@@ -122,7 +135,10 @@ export class Panel {
           break;
         case "holding":
           if (this.isPending(e.button)) break;
-          this.overlay = this.deps.options.locked || !this.pduOnline(binding.pdu) ? { kind: "outlet", button: e.button, until } : { kind: "hold", button: e.button, progress: e.progress };
+          this.overlay =
+            this.deps.options.locked || !this.pduOnline(binding.pdu)
+              ? { kind: "outlet", button: e.button, until }
+              : { kind: "hold", button: e.button, progress: e.progress };
           break;
         case "long":
           this.switchOutlet(e.button, until);
@@ -142,28 +158,50 @@ export class Panel {
     if (!source || !this.connected) return fail("No MQTT broker.");
     if (!this.pduOnline(binding.pdu)) return fail(`PDU ${binding.pdu} is offline.`);
     const target = this.target(button);
-    const request: CommandRequest = { action: target === "TOGGLE" ? "toggle" : target === "ON" ? "on" : "off" };
+    const request: CommandRequest = {
+      action: target === "TOGGLE" ? "toggle" : target === "ON" ? "on" : "off",
+    };
     if (this.isProtected(button)) request.force = true;
     const key = `${binding.pdu}/${binding.outlet}`;
     this.pending.add(key);
     this.overlay = { kind: "pending", button, target };
     this.deps.logger.info(`button ${button + 1}: ${request.action} ${key}`, { component: "panel" });
     source.command(binding.pdu, binding.outlet, request).then(
-      (result) => this.finish(button, key, result.status === "ok" ? { ok: true, state: result.state ?? null } : { ok: false, message: result.error?.message ?? "Refused by the PDU." }),
+      (result) =>
+        this.finish(
+          button,
+          key,
+          result.status === "ok"
+            ? { ok: true, state: result.state ?? null }
+            : { ok: false, message: result.error?.message ?? "Refused by the PDU." },
+        ),
       () => this.finish(button, key, { ok: false, message: "No answer from the PDU." }),
     );
   }
 
-  private finish(button: number, key: string, outcome: { ok: true; state: "ON" | "OFF" | null } | { ok: false; message: string }): void {
+  private finish(
+    button: number,
+    key: string,
+    outcome: { ok: true; state: "ON" | "OFF" | null } | { ok: false; message: string },
+  ): void {
     this.pending.delete(key);
-    if (!outcome.ok) this.deps.logger.warn(`button ${button + 1}: ${key} failed: ${outcome.message}`, { component: "panel" });
-    this.overlay = { kind: "result", button, until: this.now() + this.deps.options.screenSeconds * 1000, outcome };
+    if (!outcome.ok)
+      this.deps.logger.warn(`button ${button + 1}: ${key} failed: ${outcome.message}`, {
+        component: "panel",
+      });
+    this.overlay = {
+      kind: "result",
+      button,
+      until: this.now() + this.deps.options.screenSeconds * 1000,
+      outcome,
+    };
     this.render();
   }
 
   private screen(now: number): Screen {
     const { options } = this.deps;
-    if (!this.connected || !this.source) return errorScreen("No MQTT broker", `Reconnecting to ${options.brokerLabel}...`);
+    if (!this.connected || !this.source)
+      return errorScreen("No MQTT broker", `Reconnecting to ${options.brokerLabel}...`);
     const o = this.overlay;
     if (o && !("until" in o && o.until <= now)) {
       const { number, name } = this.outletNameOf(o.button);
@@ -171,7 +209,13 @@ export class Panel {
         case "outlet":
           return outletScreen(this.outletInput(o.button));
         case "hold":
-          return holdScreen({ number, name, target: this.target(o.button), progress: o.progress, protectedOutlet: this.isProtected(o.button) });
+          return holdScreen({
+            number,
+            name,
+            target: this.target(o.button),
+            progress: o.progress,
+            protectedOutlet: this.isProtected(o.button),
+          });
         case "pending":
           return pendingScreen(number, name, o.target);
         case "result":
@@ -185,10 +229,19 @@ export class Panel {
   private idleScreen(now: number): Screen {
     const { options } = this.deps;
     const pdu = this.source?.get(this.idlePdu);
-    if (!pdu?.online) return errorScreen(`PDU ${this.idlePdu} offline`, pdu ? `${pdu.name} does not answer; its LEDs ${options.offlineLeds === "blink" ? "blink slowly" : "are dark"}.` : "Not seen on the broker yet.");
+    if (!pdu?.online)
+      return errorScreen(
+        `PDU ${this.idlePdu} offline`,
+        pdu
+          ? `${pdu.name} does not answer; its LEDs ${options.offlineLeds === "blink" ? "blink slowly" : "are dark"}.`
+          : "Not seen on the broker yet.",
+      );
     const outlets = [...pdu.outlets.values()];
-    const sum = (values: (number | null)[]): number | null => (values.some((v) => v !== null) ? values.reduce<number>((s, v) => s + (v ?? 0), 0) : null);
-    const others = [...new Set(options.buttons.map((b) => b.pdu))].filter((id) => id !== pdu.id && this.source?.get(id)?.online !== true);
+    const sum = (values: (number | null)[]): number | null =>
+      values.some((v) => v !== null) ? values.reduce<number>((s, v) => s + (v ?? 0), 0) : null;
+    const others = [...new Set(options.buttons.map((b) => b.pdu))].filter(
+      (id) => id !== pdu.id && this.source?.get(id)?.online !== true,
+    );
     return idleScreen({
       pduName: pdu.name,
       power: sum(outlets.map((x) => x.power)),
@@ -204,8 +257,17 @@ export class Panel {
     const binding = this.deps.options.buttons[button];
     const view = binding ? this.source?.get(binding.pdu)?.outlets.get(binding.outlet) : undefined;
     const { number, name } = this.outletNameOf(button);
-    const input = { number, name, state: view?.state ?? null, power: view?.power ?? null, current: view?.current ?? null, energy: view?.energy ?? null };
-    return binding && !this.pduOnline(binding.pdu) ? { ...input, notice: `PDU ${binding.pdu} offline` } : input;
+    const input = {
+      number,
+      name,
+      state: view?.state ?? null,
+      power: view?.power ?? null,
+      current: view?.current ?? null,
+      energy: view?.energy ?? null,
+    };
+    return binding && !this.pduOnline(binding.pdu)
+      ? { ...input, notice: `PDU ${binding.pdu} offline` }
+      : input;
   }
 
   private outletNameOf(button: number): { number: number; name: string } {
@@ -224,7 +286,10 @@ export class Panel {
   private isProtected(button: number): boolean {
     const binding = this.deps.options.buttons[button];
     if (!binding) return false;
-    return binding.protected === true || this.source?.get(binding.pdu)?.outlets.get(binding.outlet)?.protected === true;
+    return (
+      binding.protected === true ||
+      this.source?.get(binding.pdu)?.outlets.get(binding.outlet)?.protected === true
+    );
   }
 
   private isPending(button: number): boolean {
@@ -265,7 +330,11 @@ export class Panel {
           await this.deps.display.show(lines);
           this.shownText = lines;
         }
-        if (lit.some((v, i) => v !== this.shownLeds[i]) || lit.length !== this.shownLeds.length || modes.join() !== this.shownModes) {
+        if (
+          lit.some((v, i) => v !== this.shownLeds[i]) ||
+          lit.length !== this.shownLeds.length ||
+          modes.join() !== this.shownModes
+        ) {
           await this.deps.keypad.setLeds(lit, modes);
           this.shownLeds = lit;
           this.shownModes = modes.join();
@@ -273,7 +342,8 @@ export class Panel {
         this.lastWriteError = "";
       } catch (err) {
         const message = (err as Error).message;
-        if (message !== this.lastWriteError) this.deps.logger.warn(`panel hardware: ${message}`, { component: "panel" });
+        if (message !== this.lastWriteError)
+          this.deps.logger.warn(`panel hardware: ${message}`, { component: "panel" });
         this.lastWriteError = message;
         return;
       }

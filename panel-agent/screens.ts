@@ -27,14 +27,20 @@ export function line(text: string): string {
 export function spread(left: string, right: string): string {
   const r = lcdText(right).slice(0, LCD_COLUMNS);
   const room = LCD_COLUMNS - r.length - (r.length > 0 ? 1 : 0);
-  return (lcdText(left).slice(0, Math.max(0, room)).padEnd(LCD_COLUMNS - r.length) + r).slice(0, LCD_COLUMNS);
+  return (
+    lcdText(left)
+      .slice(0, Math.max(0, room))
+      .padEnd(LCD_COLUMNS - r.length) + r
+  ).slice(0, LCD_COLUMNS);
 }
 
 /** Words wrapped over at most `rows` lines (a word longer than a line is cut). */
 export function wrap(text: string, rows: number): string[] {
   const out: string[] = [];
   let current = "";
-  for (const word of lcdText(text).split(/\s+/).filter((w) => w.length > 0)) {
+  for (const word of lcdText(text)
+    .split(/\s+/)
+    .filter((w) => w.length > 0)) {
     const candidate = current.length === 0 ? word : `${current} ${word}`;
     if (candidate.length <= LCD_COLUMNS) {
       current = candidate;
@@ -131,11 +137,26 @@ export function holdScreen(h: HoldInput): Screen {
 }
 
 export function pendingScreen(number: number, name: string, target: "ON" | "OFF" | "TOGGLE"): Screen {
-  return screen([`${number} ${name}`, target === "TOGGLE" ? "Switching..." : `Switching ${target}...`, "", "Waiting for the PDU"]);
+  return screen([
+    `${number} ${name}`,
+    target === "TOGGLE" ? "Switching..." : `Switching ${target}...`,
+    "",
+    "Waiting for the PDU",
+  ]);
 }
 
-export function resultScreen(number: number, name: string, outcome: { ok: true; state: "ON" | "OFF" | null } | { ok: false; message: string }): Screen {
-  if (outcome.ok) return screen([`${number} ${name}`, outcome.state === null ? "Done" : `Switched ${outcome.state}`, "", ""]);
+export function resultScreen(
+  number: number,
+  name: string,
+  outcome: { ok: true; state: "ON" | "OFF" | null } | { ok: false; message: string },
+): Screen {
+  if (outcome.ok)
+    return screen([
+      `${number} ${name}`,
+      outcome.state === null ? "Done" : `Switched ${outcome.state}`,
+      "",
+      "",
+    ]);
   return screen([`${number} ${name}`, "Failed:", ...wrap(outcome.message, 2)]);
 }
 

@@ -75,13 +75,19 @@ test("HD44780 rows go to DDRAM 0x00, 0x40, 0x14, 0x54, and only changed rows are
   await lcd.show(["Row one", "Row two", "Row three", "Row four"]);
   const rows = bus.writes(0x3f);
   t.is(rows.length, 4);
-  t.deepEqual(rows.map((r) => r.slice(0, 4)), [byteBytes(0x80, false), byteBytes(0xc0, false), byteBytes(0x94, false), byteBytes(0xd4, false)]);
+  t.deepEqual(
+    rows.map((r) => r.slice(0, 4)),
+    [byteBytes(0x80, false), byteBytes(0xc0, false), byteBytes(0x94, false), byteBytes(0xd4, false)],
+  );
   for (const r of rows) t.is(r.length, 4 + 20 * 4);
   t.deepEqual(rows[0]?.slice(4, 8), byteBytes("R".charCodeAt(0), true));
   t.deepEqual(rows[0]?.slice(-4), byteBytes(0x20, true)); // padded with spaces to 20 columns
   bus.log.length = 0;
   await lcd.show(["Row one", "Row 2", "Row three", "Row four"]);
-  t.deepEqual(bus.writes(0x3f).map((r) => r.slice(0, 4)), [byteBytes(0xc0, false)]);
+  t.deepEqual(
+    bus.writes(0x3f).map((r) => r.slice(0, 4)),
+    [byteBytes(0xc0, false)],
+  );
 });
 
 test("MCP23017 init: IOCON mirror, LEDs off, low nibbles inputs with pull-ups and interrupt-on-change; GPA7/GPB7 are outputs", async (t) => {
@@ -119,7 +125,15 @@ test("MCP23017 buttons: pressed reads low; a tap captured in INTCAP is reported 
   const events: [number, boolean][] = [];
   await keypad.poll((i, p) => events.push([i, p]));
   t.deepEqual(events, [[1, true]]);
-  t.deepEqual(bus.log.slice(0, 4).map((l) => [l.op, l.bytes]), [["w", [0x0e]], ["r", [0, 0, 0, 0]], ["w", [0x12]], ["r", [0xfd, 0xff]]]);
+  t.deepEqual(
+    bus.log.slice(0, 4).map((l) => [l.op, l.bytes]),
+    [
+      ["w", [0x0e]],
+      ["r", [0, 0, 0, 0]],
+      ["w", [0x12]],
+      ["r", [0xfd, 0xff]],
+    ],
+  );
   // Button 9 (chip B, GPA0) tapped between two polls: INTF says so, INTCAP has it pressed, GPIO shows it released.
   events.length = 0;
   const b = bus.registers.get(0x21) ?? [];
@@ -127,7 +141,10 @@ test("MCP23017 buttons: pressed reads low; a tap captured in INTCAP is reported 
   b[0x10] = 0xfe;
   b[0x11] = 0xff;
   await keypad.poll((i, p) => events.push([i, p]));
-  t.deepEqual(events, [[8, true], [8, false]]);
+  t.deepEqual(events, [
+    [8, true],
+    [8, false],
+  ]);
 });
 
 test("Bookworm GPIO numbering: the header chip's sysfs base is found and added to BCM numbers", (t) => {
@@ -161,11 +178,14 @@ test("GPIO keypad over sysfs with base 512: exports 512+BCM, buttons active low,
   t.is(fs.readFileSync(path.join(root, "gpio517", "direction"), "utf8"), "in");
   t.is(fs.readFileSync(path.join(root, "gpio525", "direction"), "utf8"), "low");
   await gpio.poll();
-  t.deepEqual(events, [[0, false], [1, false]]);
+  t.deepEqual(events, [
+    [0, false],
+    [1, false],
+  ]);
   fs.writeFileSync(path.join(root, "gpio518", "value"), "0");
   await gpio.poll();
   t.deepEqual(events.at(-1), [1, true]);
-  await keypad.setLeds([true], ["on"]);
+  await keypad.setLeds([true]);
   t.is(fs.readFileSync(path.join(root, "gpio525", "value"), "utf8"), "1");
   await keypad.close();
   t.is(fs.readFileSync(path.join(root, "gpio525", "value"), "utf8"), "0");

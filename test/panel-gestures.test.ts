@@ -18,18 +18,50 @@ function run(script: [number, boolean][], b = 0, until = script.at(-1)?.[0] ?? 0
   return events;
 }
 
-const types = (events: GestureEvent[]): string[] => events.map((e) => e.type).filter((t, i, all) => t !== "holding" || all[i - 1] !== "holding");
+const types = (events: GestureEvent[]): string[] =>
+  events.map((e) => e.type).filter((t, i, all) => t !== "holding" || all[i - 1] !== "holding");
 
 test("a 200 ms press is a short press, reported after the release settles", (t) => {
-  t.deepEqual(types(run([[100, true], [300, false]], 0, 1000)), ["down", "short"]);
+  t.deepEqual(
+    types(
+      run(
+        [
+          [100, true],
+          [300, false],
+        ],
+        0,
+        1000,
+      ),
+    ),
+    ["down", "short"],
+  );
 });
 
 test("a 599 ms press is still short; the debounce delay does not lengthen it", (t) => {
-  t.deepEqual(types(run([[0, true], [599, false]], 0, 2000)), ["down", "short"]);
+  t.deepEqual(
+    types(
+      run(
+        [
+          [0, true],
+          [599, false],
+        ],
+        0,
+        2000,
+      ),
+    ),
+    ["down", "short"],
+  );
 });
 
 test("holding past 600 ms reports progress, and releasing before 1.5 s cancels", (t) => {
-  const events = run([[0, true], [1000, false]], 0, 2000);
+  const events = run(
+    [
+      [0, true],
+      [1000, false],
+    ],
+    0,
+    2000,
+  );
   t.deepEqual(types(events), ["down", "holding", "cancelled"]);
   const holding = events.filter((e): e is Extract<GestureEvent, { type: "holding" }> => e.type === "holding");
   t.is(holding[0]?.heldMs, 600);
@@ -38,7 +70,14 @@ test("holding past 600 ms reports progress, and releasing before 1.5 s cancels",
 });
 
 test("a hold of 1.5 s fires the long press while still held, exactly once, and the release is quiet", (t) => {
-  const events = run([[0, true], [4000, false]], 0, 5000);
+  const events = run(
+    [
+      [0, true],
+      [4000, false],
+    ],
+    0,
+    5000,
+  );
   t.deepEqual(types(events), ["down", "holding", "long"]);
   t.is(events.filter((e) => e.type === "long").length, 1);
 });
@@ -60,18 +99,58 @@ test("a release exactly at 1.5 s between two ticks still counts as a long press"
 });
 
 test("contact bounce shorter than the debounce time is ignored", (t) => {
-  const script: [number, boolean][] = [[100, true], [105, false], [110, true], [112, false], [118, true]];
+  const script: [number, boolean][] = [
+    [100, true],
+    [105, false],
+    [110, true],
+    [112, false],
+    [118, true],
+  ];
   const events = run([...script, [400, false], [402, true], [404, false]], 0, 1000);
   t.deepEqual(types(events), ["down", "short"]);
 });
 
 test("a 20 ms blip (noise) is not a press", (t) => {
-  t.deepEqual(run([[100, true], [120, false]], 0, 1000), []);
+  t.deepEqual(
+    run(
+      [
+        [100, true],
+        [120, false],
+      ],
+      0,
+      1000,
+    ),
+    [],
+  );
 });
 
 test("a protected button needs its own, longer hold", (t) => {
-  t.deepEqual(types(run([[0, true], [3000, false]], 7, 4000)), ["down", "holding", "cancelled"]);
-  t.deepEqual(types(run([[0, true], [5200, false]], 7, 6000)), ["down", "holding", "long"]);
+  t.deepEqual(
+    types(
+      run(
+        [
+          [0, true],
+          [3000, false],
+        ],
+        7,
+        4000,
+      ),
+    ),
+    ["down", "holding", "cancelled"],
+  );
+  t.deepEqual(
+    types(
+      run(
+        [
+          [0, true],
+          [5200, false],
+        ],
+        7,
+        6000,
+      ),
+    ),
+    ["down", "holding", "long"],
+  );
 });
 
 test("buttons are independent: a hold on one and a tap on another", (t) => {
@@ -85,7 +164,12 @@ test("buttons are independent: a hold on one and a tap on another", (t) => {
   }
   t.deepEqual(
     events.filter((e) => e.type !== "holding"),
-    [{ type: "down", button: 1 }, { type: "down", button: 2 }, { type: "short", button: 2 }, { type: "long", button: 1 }],
+    [
+      { type: "down", button: 1 },
+      { type: "down", button: 2 },
+      { type: "short", button: 2 },
+      { type: "long", button: 1 },
+    ],
   );
   t.deepEqual(d.held(), [1]);
 });

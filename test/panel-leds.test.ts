@@ -7,7 +7,13 @@ import { ledLit, ledMode, type LedMode } from "../panel-agent/leds.ts";
 import { Panel, type PanelOptions, type PduSource } from "../panel-agent/panel.ts";
 
 test("LED mode: state, pending, offline PDU and lost broker", (t) => {
-  const base = { connected: true, pduOnline: true, state: "OFF" as const, pending: false, offlineLeds: "blink" as const };
+  const base = {
+    connected: true,
+    pduOnline: true,
+    state: "OFF" as const,
+    pending: false,
+    offlineLeds: "blink" as const,
+  };
   t.is(ledMode(base), "off");
   t.is(ledMode({ ...base, state: "ON" }), "on");
   t.is(ledMode({ ...base, state: null }), "off");
@@ -19,8 +25,14 @@ test("LED mode: state, pending, offline PDU and lost broker", (t) => {
 });
 
 test("LED blinking: fast blink alternates every 125 ms, slow every second", (t) => {
-  t.deepEqual([0, 124, 125, 250].map((ms) => ledLit("blink", ms)), [true, true, false, true]);
-  t.deepEqual([0, 999, 1000, 2000].map((ms) => ledLit("slow-blink", ms)), [true, true, false, true]);
+  t.deepEqual(
+    [0, 124, 125, 250].map((ms) => ledLit("blink", ms)),
+    [true, true, false, true],
+  );
+  t.deepEqual(
+    [0, 999, 1000, 2000].map((ms) => ledLit("slow-blink", ms)),
+    [true, true, false, true],
+  );
   t.true(ledLit("on", 123) && !ledLit("off", 123));
 });
 
@@ -28,7 +40,12 @@ test("LED blinking: fast blink alternates every 125 ms, slow every second", (t) 
 
 class FakeSource implements PduSource {
   readonly pdus = new Map<string, PduView>();
-  readonly sent: { pdu: string; outlet: number; request: CommandRequest; resolve: (r: ResultPayload) => void }[] = [];
+  readonly sent: {
+    pdu: string;
+    outlet: number;
+    request: CommandRequest;
+    resolve: (r: ResultPayload) => void;
+  }[] = [];
   get(pdu: string): PduView | undefined {
     return this.pdus.get(pdu);
   }
@@ -37,7 +54,17 @@ class FakeSource implements PduSource {
   }
   addPdu(id: string, states: ("ON" | "OFF")[], online = true, protectedOutlets: number[] = []): void {
     const outlets = new Map<number, OutletView>();
-    states.forEach((state, i) => outlets.set(i + 1, { number: i + 1, name: `Out ${i + 1}`, protected: protectedOutlets.includes(i + 1), state, power: state === "ON" ? 10 : 0, current: state === "ON" ? 0.05 : 0, energy: 1 }));
+    states.forEach((state, i) =>
+      outlets.set(i + 1, {
+        number: i + 1,
+        name: `Out ${i + 1}`,
+        protected: protectedOutlets.includes(i + 1),
+        state,
+        power: state === "ON" ? 10 : 0,
+        current: state === "ON" ? 0.05 : 0,
+        energy: 1,
+      }),
+    );
     this.pdus.set(id, { id, name: id.toUpperCase(), online, info: null, outlets });
   }
 }
@@ -77,7 +104,12 @@ function setup(options: Partial<PanelOptions> = {}) {
     now: () => now,
     timeText: () => "12:00",
     options: {
-      buttons: [{ pdu: "pdu1", outlet: 1 }, { pdu: "pdu1", outlet: 2 }, { pdu: "pdu1", outlet: 3 }, { pdu: "pdu2", outlet: 1 }],
+      buttons: [
+        { pdu: "pdu1", outlet: 1 },
+        { pdu: "pdu1", outlet: 2 },
+        { pdu: "pdu1", outlet: 3 },
+        { pdu: "pdu2", outlet: 1 },
+      ],
       shortPressMs: 600,
       longPressMs: 1500,
       protectedHoldMs: 5000,
@@ -125,7 +157,12 @@ test("LEDs mirror outlet states; an offline PDU's LEDs blink slowly", async (t) 
 test("a short press shows the outlet for the screen time, then the idle screen returns", async (t) => {
   const { hw, press, advance, source } = setup();
   await press(0, 200);
-  t.deepEqual(hw.lines, ["1 Out 1           ON", "Power         10.0 W", "Current      0.050 A", "Energy     1.000 kWh"]);
+  t.deepEqual(hw.lines, [
+    "1 Out 1           ON",
+    "Power         10.0 W",
+    "Current      0.050 A",
+    "Energy     1.000 kWh",
+  ]);
   t.is(source.sent.length, 0);
   await advance(5000);
   t.is(hw.lines[2], "Outlets on 1 of 3   ");
@@ -139,10 +176,14 @@ test("a long press switches OFF an outlet that is ON, blinking its LED until the
   t.is(hw.lines[1], "Hold to switch OFF..");
   t.is(source.sent.length, 0);
   await advance(600); // 1.6 s, still held: the long press fires without waiting for the release
-  t.deepEqual(source.sent.map(({ pdu, outlet, request }) => ({ pdu, outlet, request })), [{ pdu: "pdu1", outlet: 1, request: { action: "off" } }]);
+  t.deepEqual(
+    source.sent.map(({ pdu, outlet, request }) => ({ pdu, outlet, request })),
+    [{ pdu: "pdu1", outlet: 1, request: { action: "off" } }],
+  );
   t.is(hw.modes[0], "blink");
   t.is(hw.lines[1], "Switching OFF...    ");
-  source.pdus.get("pdu1")!.outlets.get(1)!.state = "OFF";
+  const outlet1 = source.pdus.get("pdu1")?.outlets.get(1);
+  if (outlet1) outlet1.state = "OFF";
   source.sent[0]?.resolve({ outlet: 1, command: "off", status: "ok", state: "OFF" });
   await new Promise((r) => setImmediate(r));
   panel.input(0, false);
@@ -155,10 +196,20 @@ test("the outcome of a refused command is the agent's error text", async (t) => 
   const { hw, press, source, panel } = setup();
   await press(1, 1600);
   t.deepEqual(source.sent[0]?.request, { action: "on" });
-  source.sent[0]?.resolve({ outlet: 2, command: "on", status: "error", error: { code: "overload", message: "total current would exceed 16 A" } });
+  source.sent[0]?.resolve({
+    outlet: 2,
+    command: "on",
+    status: "error",
+    error: { code: "overload", message: "total current would exceed 16 A" },
+  });
   await new Promise((r) => setImmediate(r));
   await panel.settled();
-  t.deepEqual(hw.lines.slice(1), ["Failed:             ", "total current would ", "exceed 16 A         "].map((l) => l.padEnd(20)).slice(0, 3));
+  t.deepEqual(
+    hw.lines.slice(1),
+    ["Failed:             ", "total current would ", "exceed 16 A         "]
+      .map((l) => l.padEnd(20))
+      .slice(0, 3),
+  );
 });
 
 test("a protected outlet ignores a 1.5 s hold and switches after the protected hold, with force", async (t) => {

@@ -17,7 +17,11 @@ export type CreatedDriver = PanelDriver & { sim: SimPanel | null };
 
 const noDisplay: TextDisplay = { show: () => Promise.resolve(), close: () => Promise.resolve() };
 
-export async function createPanelDriver(panel: PanelSettings, buttonCount: number, logger: Logger): Promise<CreatedDriver> {
+export async function createPanelDriver(
+  panel: PanelSettings,
+  buttonCount: number,
+  logger: Logger,
+): Promise<CreatedDriver> {
   if (panel.driver === "sim") {
     const sim = new SimPanel(buttonCount);
     return { display: sim, keypad: sim, sim, description: "simulated panel", close: () => sim.close() };
@@ -43,12 +47,19 @@ export async function createPanelDriver(panel: PanelSettings, buttonCount: numbe
   };
   if (panel.driver === "i2c") {
     const i2c = await openBus();
-    const keypad = new Mcp23017Keypad([new Mcp23017(i2c, panel.i2c.expanderA), new Mcp23017(i2c, panel.i2c.expanderB)], panel.i2c.pollMs, logger);
+    const keypad = new Mcp23017Keypad(
+      [new Mcp23017(i2c, panel.i2c.expanderA), new Mcp23017(i2c, panel.i2c.expanderB)],
+      panel.i2c.pollMs,
+      logger,
+    );
     const description = `${lcdText}, MCP23017 0x${panel.i2c.expanderA.toString(16)}/0x${panel.i2c.expanderB.toString(16)}`;
     return { display, keypad, sim: null, description, close: () => closeAll(() => keypad.close()) };
   }
   const { buttons, leds } = panel.gpio;
-  if (buttons.length === 0) throw new Error("panel.gpio.buttons (PIPDU_PANEL_GPIO_BUTTONS) lists no GPIO: the gpio driver needs at least one button");
+  if (buttons.length === 0)
+    throw new Error(
+      "panel.gpio.buttons (PIPDU_PANEL_GPIO_BUTTONS) lists no GPIO: the gpio driver needs at least one button",
+    );
   const base = panel.gpio.base >= 0 ? panel.gpio.base : (findGpioBase() ?? 0);
   // rpi-gpio writes raw BCM numbers to sysfs: right only while the header's chip starts at 0.
   const gpio: GpioBackend = base === 0 ? await openRpiGpio() : new SysfsGpio(base, panel.i2c.pollMs);

@@ -88,7 +88,8 @@ export class SysfsGpio implements GpioBackend {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    for (const n of this.exported.splice(0)) await fs.writeFile(path.join(this.root, "unexport"), String(n)).catch(() => undefined);
+    for (const n of this.exported.splice(0))
+      await fs.writeFile(path.join(this.root, "unexport"), String(n)).catch(() => undefined);
   }
 
   private file(bcm: number, name: string): string {

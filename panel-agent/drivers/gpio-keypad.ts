@@ -17,7 +17,8 @@ export class GpioKeypad implements Keypad {
 
   async start(listener: ButtonListener): Promise<void> {
     for (const bcm of this.leds) await this.gpio.setupOutput(bcm);
-    for (const [i, bcm] of this.buttons.entries()) await this.gpio.setupInput(bcm, (high) => listener(i, !high));
+    for (const [i, bcm] of this.buttons.entries())
+      await this.gpio.setupInput(bcm, (high) => listener(i, !high));
   }
 
   async setLeds(lit: readonly boolean[]): Promise<void> {

@@ -62,7 +62,8 @@ export class Mcp23017 {
     const flagsAndCapture = await this.readRegs(REG.INTFA, 4); // INTFA, INTFB, INTCAPA, INTCAPB
     const gpio = await this.readRegs(REG.GPIOA, 2);
     const samples: boolean[][] = [];
-    if (((flagsAndCapture[0] ?? 0) | (flagsAndCapture[1] ?? 0)) & INPUT_MASK) samples.push(decode(flagsAndCapture[2] ?? 0xff, flagsAndCapture[3] ?? 0xff));
+    if (((flagsAndCapture[0] ?? 0) | (flagsAndCapture[1] ?? 0)) & INPUT_MASK)
+      samples.push(decode(flagsAndCapture[2] ?? 0xff, flagsAndCapture[3] ?? 0xff));
     samples.push(decode(gpio[0] ?? 0xff, gpio[1] ?? 0xff));
     return samples;
   }
@@ -86,7 +87,10 @@ export class Mcp23017 {
   async readRegs(register: number, length: number): Promise<Uint8Array> {
     await this.bus.write(this.address, Uint8Array.of(register));
     const bytes = await this.bus.read(this.address, length);
-    if (bytes.length !== length) throw new Error(`MCP23017 0x${this.address.toString(16)}: short read (${bytes.length} of ${length} bytes)`);
+    if (bytes.length !== length)
+      throw new Error(
+        `MCP23017 0x${this.address.toString(16)}: short read (${bytes.length} of ${length} bytes)`,
+      );
     return bytes;
   }
 }

@@ -84,12 +84,18 @@ export class SimServer {
     try {
       const url = new URL(req.url ?? "/", "http://panel");
       if (req.method === "GET" && (url.pathname === "/" || url.pathname === "/index.html")) {
-        res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" }).end(PAGE);
+        res
+          .writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" })
+          .end(PAGE);
         return;
       }
       if (req.method === "GET" && url.pathname === "/api/panel") return json(res, 200, this.body());
       if (req.method === "GET" && url.pathname === "/api/events") {
-        res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
+        res.writeHead(200, {
+          "content-type": "text/event-stream",
+          "cache-control": "no-store",
+          connection: "keep-alive",
+        });
         res.write(`data: ${JSON.stringify(this.body())}\n\n`);
         this.streams.add(res);
         req.on("close", () => this.streams.delete(res));
@@ -105,27 +111,36 @@ export class SimServer {
         return json(res, 200, this.body());
       }
       const ms = parseDuration(url.searchParams.get("ms") ?? (await readBody(req)));
-      if (this.panel.state().pressed.includes(index + 1)) throw new ApiError(409, "button_busy", `button ${index + 1} is already held`);
+      if (this.panel.state().pressed.includes(index + 1))
+        throw new ApiError(409, "button_busy", `button ${index + 1} is already held`);
       this.panel.set(index, true);
       await realSleep(ms, this.stopping.signal);
       this.panel.set(index, false);
       await realSleep(this.settleMs, this.stopping.signal);
       return json(res, 200, { button: index + 1, ms, ...this.body() });
     } catch (err) {
-      if (err instanceof ApiError) return json(res, err.status, { error: { code: err.code, message: err.message } });
+      if (err instanceof ApiError)
+        return json(res, err.status, { error: { code: err.code, message: err.message } });
       json(res, 500, { error: { code: "internal", message: (err as Error).message } });
     }
   }
 
   private buttonIndex(raw: string): number {
     const n = /^\d{1,2}$/.test(raw) ? Number(raw) : NaN;
-    if (!(n >= 1 && n <= this.panel.size)) throw new ApiError(400, "invalid_button", `button "${raw}" does not exist; allowed: 1 to ${this.panel.size}`);
+    if (!(n >= 1 && n <= this.panel.size))
+      throw new ApiError(
+        400,
+        "invalid_button",
+        `button "${raw}" does not exist; allowed: 1 to ${this.panel.size}`,
+      );
     return n - 1;
   }
 }
 
 function json(res: http.ServerResponse, status: number, body: object): void {
-  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify(body));
+  res
+    .writeHead(status, { "content-type": "application/json", "cache-control": "no-store" })
+    .end(JSON.stringify(body));
 }
 
 /** {"ms":2000}, or the bare number from ?ms=2000. */
@@ -141,7 +156,11 @@ function parseDuration(raw: string): number {
     value = Number(value);
   }
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > MAX_PRESS_MS) {
-    throw new ApiError(400, "invalid_duration", `"ms" is ${JSON.stringify(value)}; allowed: an integer from 0 to ${MAX_PRESS_MS}`);
+    throw new ApiError(
+      400,
+      "invalid_duration",
+      `"ms" is ${JSON.stringify(value)}; allowed: an integer from 0 to ${MAX_PRESS_MS}`,
+    );
   }
   return value;
 }
