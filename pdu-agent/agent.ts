@@ -217,15 +217,17 @@ export class PduAgent {
         });
       });
     }
-    await Promise.all([this.bridge.publishAvailability(this.online), this.bridge.publishInfo(this.info())]);
+    const bridge = this.bridge;
+    await Promise.all([bridge.publishAvailability(this.online), bridge.publishInfo(this.info())]);
     await this.publishReadings(Date.now());
     const safety = this.safety?.snapshot();
-    await this.publishPending();
-    await this.bridge.publishJson(this.topics.alarm(this.pduId), safety?.alarm ?? { active: false }, true);
-    const faults = Array.from({ length: this.outletCount }, (_, i) =>
-      this.bridge?.publishRaw(this.topics.fault(this.pduId, i + 1), safety?.faults[i] ?? "none", true),
-    );
-    await Promise.all(faults);
+    await Promise.all([
+      this.publishPending(),
+      bridge.publishJson(this.topics.alarm(this.pduId), safety?.alarm ?? { active: false }, true),
+      ...Array.from({ length: this.outletCount }, (_, i) =>
+        bridge.publishRaw(this.topics.fault(this.pduId, i + 1), safety?.faults[i] ?? "none", true),
+      ),
+    ]);
   }
 
   private async poll(): Promise<void> {
