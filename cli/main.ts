@@ -15,6 +15,7 @@ commands:
   client         pduclient-compatible: --daemon host --hostname pdu --port 3 --command reboot [-H]
   sim --pdus N   N simulated PDUs (pdu01 …) in one process, against the broker at PIPDU_MQTT_URL
   ha remove      clear this PDU's Home Assistant discovery from the broker (HA deletes the device)
+  passwd F USER  add or change a user in the broker password file F (password from the terminal or stdin)
   config check   validate the configuration and exit
   config print   print the effective configuration (secrets masked)
 
@@ -28,6 +29,7 @@ export async function main(argv: string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command === "client") return (await import("../gateway/pduclient.ts")).runClient(argv.slice(1));
+  if (command === "passwd") return (await import("./passwd.ts")).runPasswd(argv.slice(1));
   let settings: Settings;
   let print: () => string;
   try {

@@ -106,3 +106,18 @@ test("the agent with a wrong password keeps retrying and never comes online", as
   t.is(agent.exitCode, null, "still running, still retrying");
   t.false(agent.output().includes("wrong-one"));
 });
+
+test("pipdu passwd writes a user whose password the broker accepts", async (t) => {
+  const { verifyPassword, loadPasswordFile } = await import("../../broker/password-file.ts");
+  const file = path.join(tempDir(t), "passwd");
+  const { spawn } = await import("node:child_process");
+  const child = spawn(process.execPath, [path.join(ROOT, "bin/pipdu.js"), "passwd", file, "panel"], {
+    stdio: ["pipe", "ignore", "pipe"],
+  });
+  child.stdin.end("panel-secret\n");
+  const code = await new Promise((resolve) => child.once("close", resolve));
+  t.is(code, 0);
+  const stored = (await loadPasswordFile(file)).get("panel") ?? "";
+  t.true(await verifyPassword(stored, "panel-secret"));
+  t.false(await verifyPassword(stored, "wrong"));
+});
