@@ -2,7 +2,7 @@
 // a live view of every PDU on the bus, and commands that resolve with the agent's result.
 import { EventEmitter } from "node:events";
 import { randomBytes } from "node:crypto";
-import type { IPublishPacket, MqttClient } from "mqtt";
+import type { MqttClient } from "mqtt";
 import type { Action } from "../protocol/commands.ts";
 import type { InfoPayload, OutletState, ResultPayload } from "../protocol/payloads.ts";
 import { Topics } from "../protocol/topics.ts";
@@ -46,8 +46,8 @@ export interface DirectoryEvents {
 export class PduDirectory extends EventEmitter<DirectoryEvents> {
   private readonly pdus = new Map<string, PduView>();
   private readonly waiting = new Map<string, (result: ResultPayload) => void>();
-  private readonly onMessage = (topic: string, payload: Buffer, packet: IPublishPacket): void => {
-    this.handle(topic, payload, packet);
+  private readonly onMessage = (topic: string, payload: Buffer): void => {
+    this.handle(topic, payload);
   };
 
   constructor(
@@ -122,7 +122,7 @@ export class PduDirectory extends EventEmitter<DirectoryEvents> {
     return outlet;
   }
 
-  private handle(topic: string, payload: Buffer, _packet: IPublishPacket): void {
+  private handle(topic: string, payload: Buffer): void {
     const parsed = this.topics.parse(topic);
     if (!parsed || parsed.kind === "set" || parsed.kind === "telemetry") return;
     const text = payload.toString("utf8");

@@ -21,6 +21,8 @@ export function createLogger(options: { level?: string; format?: LogFormat; sile
     level: options.level ?? "info",
     format,
     silent: options.silent ?? false,
+    // Logs go to stderr; stdout is for what a command prints for the user (addresses, config print).
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- winston's own type split
     transports: [new winston.transports.Console({ stderrLevels: ["error", "warn", "info", "debug", "verbose", "silly"] })],
   });
 }
