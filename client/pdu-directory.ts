@@ -66,7 +66,13 @@ export class PduDirectory extends EventEmitter<DirectoryEvents> {
 
   stop(): void {
     this.client.removeListener("message", this.onMessage);
-    for (const resolve of this.waiting.values()) resolve({ outlet: null, command: null, status: "error", error: { code: "shutting_down", message: "client stopping" } });
+    for (const resolve of this.waiting.values())
+      resolve({
+        outlet: null,
+        command: null,
+        status: "error",
+        error: { code: "shutting_down", message: "client stopping" },
+      });
     this.waiting.clear();
   }
 
@@ -82,7 +88,9 @@ export class PduDirectory extends EventEmitter<DirectoryEvents> {
   command(pdu: string, outlet: number, request: CommandRequest, timeoutMs?: number): Promise<ResultPayload> {
     const transaction = `${this.source}-${randomBytes(6).toString("hex")}`;
     const body = JSON.stringify({ ...request, transaction });
-    const limit = timeoutMs ?? 15_000 + (request.action === "cycle" ? (request.delay ?? 5) * 1000 : (request.delay ?? 0) * 1000);
+    const limit =
+      timeoutMs ??
+      15_000 + (request.action === "cycle" ? (request.delay ?? 5) * 1000 : (request.delay ?? 0) * 1000);
     return new Promise<ResultPayload>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(transaction);
@@ -95,7 +103,10 @@ export class PduDirectory extends EventEmitter<DirectoryEvents> {
       });
       const v5 = this.client.options.protocolVersion === 5;
       this.client
-        .publishAsync(this.topics.set(pdu, outlet), body, { qos: 1, ...(v5 ? { properties: { userProperties: { source: this.source } } } : {}) })
+        .publishAsync(this.topics.set(pdu, outlet), body, {
+          qos: 1,
+          ...(v5 ? { properties: { userProperties: { source: this.source } } } : {}),
+        })
         .catch((err: unknown) => {
           clearTimeout(timer);
           this.waiting.delete(transaction);
@@ -116,7 +127,15 @@ export class PduDirectory extends EventEmitter<DirectoryEvents> {
   private outlet(pdu: PduView, n: number): OutletView {
     let outlet = pdu.outlets.get(n);
     if (!outlet) {
-      outlet = { number: n, name: `Outlet ${n}`, protected: false, state: null, power: null, current: null, energy: null };
+      outlet = {
+        number: n,
+        name: `Outlet ${n}`,
+        protected: false,
+        state: null,
+        power: null,
+        current: null,
+        energy: null,
+      };
       pdu.outlets.set(n, outlet);
     }
     return outlet;
@@ -149,7 +168,8 @@ export class PduDirectory extends EventEmitter<DirectoryEvents> {
         view.name = typeof o.name === "string" ? o.name : view.name;
         view.protected = o.protected;
       }
-      for (const n of [...pdu.outlets.keys()]) if (!info.outlets.some((o) => o.number === n)) pdu.outlets.delete(n);
+      for (const n of [...pdu.outlets.keys()])
+        if (!info.outlets.some((o) => o.number === n)) pdu.outlets.delete(n);
     } else if (parsed.kind === "metric") {
       const n = Number.parseInt(parsed.outlet, 10);
       if (!Number.isInteger(n) || n < 1 || n > 64) return;

@@ -23,7 +23,11 @@ export function createLogger(options: { level?: string; format?: LogFormat; sile
     silent: options.silent ?? false,
     // Logs go to stderr; stdout is for what a command prints for the user (addresses, config print).
     // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- winston's own type split
-    transports: [new winston.transports.Console({ stderrLevels: ["error", "warn", "info", "debug", "verbose", "silly"] })],
+    transports: [
+      new winston.transports.Console({
+        stderrLevels: ["error", "warn", "info", "debug", "verbose", "silly"],
+      }),
+    ],
   });
 }
 
