@@ -61,14 +61,12 @@ export class PowerOnBehavior implements AgentPlugin {
     const ctx = this.context;
     if (!ctx || !ctx.isOnline()) return;
     const count = ctx.info().outlets.length;
-    const publishes = this.policies
-      .slice(0, count)
-      .map((policy, i) =>
-        ctx.client.publishAsync(ctx.topics.powerOnBehavior(ctx.settings.pdu.id, i + 1), policy, {
-          qos: 1,
-          retain: true,
-        }),
-      );
+    const publishes = this.policies.slice(0, count).map((policy, i) =>
+      ctx.client.publishAsync(ctx.topics.powerOnBehavior(ctx.settings.pdu.id, i + 1), policy, {
+        qos: 1,
+        retain: true,
+      }),
+    );
     await Promise.all(publishes);
   }
 

@@ -8,7 +8,11 @@ import { discoveryTopic } from "./discovery-payload.ts";
 import { DiscoveryStore } from "./discovery-store.ts";
 
 /** Clears the discovery topic for this configuration, and the one last published if it differs. Returns the topics cleared. */
-export async function removeDiscovery(settings: Settings, logger: Logger, timeoutMs = 15_000): Promise<string[]> {
+export async function removeDiscovery(
+  settings: Settings,
+  logger: Logger,
+  timeoutMs = 15_000,
+): Promise<string[]> {
   const topics = new Topics(settings.mqtt.baseTopic);
   const store = new DiscoveryStore(settings.stateDir, settings.pdu.id);
   const cleared = [discoveryTopic(settings.ha.discoveryPrefix, topics, settings.pdu.id)];
@@ -40,7 +44,9 @@ export async function runHaRemove(settings: Settings, logger: Logger): Promise<n
     const cleared = await removeDiscovery(settings, logger);
     for (const topic of cleared) console.log(`cleared ${topic}`);
     if (settings.ha.discovery) {
-      console.log("Home Assistant removes the device now. A pdu-agent started again with ha.discovery on (PIPDU_HA_DISCOVERY) announces it again.");
+      console.log(
+        "Home Assistant removes the device now. A pdu-agent started again with ha.discovery on (PIPDU_HA_DISCOVERY) announces it again.",
+      );
     }
     return 0;
   } catch (err) {

@@ -17,17 +17,16 @@ export function createLogger(options: { level?: string; format?: LogFormat; sile
             return `${String(timestamp)} ${String(level)} ${tag}${String(message)}${extra}`;
           }),
         );
+  // Logs go to stderr; stdout is for what a command prints for the user (addresses, config print).
+  const console = new winston.transports.Console({
+    stderrLevels: ["error", "warn", "info", "debug", "verbose", "silly"],
+  });
   return winston.createLogger({
     level: options.level ?? "info",
     format,
     silent: options.silent ?? false,
-    // Logs go to stderr; stdout is for what a command prints for the user (addresses, config print).
-    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- winston's own type split
-    transports: [
-      new winston.transports.Console({
-        stderrLevels: ["error", "warn", "info", "debug", "verbose", "silly"],
-      }),
-    ],
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- winston's types split Transport
+    transports: [console],
   });
 }
 

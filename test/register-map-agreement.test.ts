@@ -72,7 +72,8 @@ test("protocol version, magic, default address, frame limits and channel count a
 
 for (const [prefix, table] of groups) {
   test(`every ${prefix}* constant in the TypeScript map has the same value in the header`, (t) => {
-    for (const [name, value] of Object.entries(table)) t.is(header.get(prefix + name), value, `${prefix}${name}`);
+    for (const [name, value] of Object.entries(table))
+      t.is(header.get(prefix + name), value, `${prefix}${name}`);
   });
 }
 
@@ -89,6 +90,9 @@ test("the header has no constant that the TypeScript map lacks", (t) => {
 
 test("no two registers share an address and they ascend in map order", (t) => {
   const addresses = Object.values(Reg);
-  t.deepEqual([...addresses].sort((a, b) => a - b), addresses);
+  t.deepEqual(
+    [...addresses].sort((a, b) => a - b),
+    addresses,
+  );
   t.is(new Set(addresses).size, addresses.length);
 });

@@ -10,7 +10,9 @@ function openssl(dir: string, ...args: string[]): void {
 }
 
 /** A throw-away CA and a server certificate for 127.0.0.1 signed by it. */
-export async function testCertificates(t: ExecutionContext): Promise<{ ca: string; cert: string; key: string }> {
+export async function testCertificates(
+  t: ExecutionContext,
+): Promise<{ ca: string; cert: string; key: string }> {
   const dir = await tempDir(t);
   openssl(
     dir,
@@ -70,4 +72,3 @@ export async function testCertificates(t: ExecutionContext): Promise<{ ca: strin
     key: path.join(dir, "server.key"),
   };
 }
-
