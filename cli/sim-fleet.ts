@@ -2,6 +2,7 @@
 import type { Settings } from "../config/load.ts";
 import type { Logger } from "../log/logger.ts";
 import { FleetError, SimFleet, fleetIds } from "../pdu-agent/fleet.ts";
+import type { AgentPlugin } from "../pdu-agent/plugin.ts";
 
 export interface SimArgs {
   size: number;
@@ -28,13 +29,18 @@ export function parseSimArgs(argv: string[]): SimArgs {
   return { size, prefix };
 }
 
+/** The extensions each simulated PDU runs, as `pipdu pdu` runs them for a real one. */
+export function simFleetPlugins(_logger: Logger): (settings: Settings) => AgentPlugin[] {
+  return () => [];
+}
+
 export async function runSimFleet(
   settings: Settings,
   logger: Logger,
   argv: string[],
 ): Promise<() => Promise<void>> {
   const { size, prefix } = parseSimArgs(argv);
-  const fleet = new SimFleet({ settings, size, prefix, logger });
+  const fleet = new SimFleet({ settings, size, prefix, logger, plugins: simFleetPlugins(logger) });
   await fleet.start();
   const first = fleet.ids[0] ?? "";
   const last = fleet.ids[fleet.ids.length - 1] ?? "";
