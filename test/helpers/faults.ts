@@ -158,7 +158,12 @@ export function allStates(seen: Received[], from = 0): Promise<string[]> {
   });
 }
 
-export type Result = Record<string, unknown> & { status?: string; state?: string; transaction?: unknown };
+export type Result = Record<string, unknown> & {
+  status?: string;
+  state?: string;
+  transaction?: unknown;
+  outlets?: Record<string, string>;
+};
 
 let txCounter = 0;
 
