@@ -19,7 +19,7 @@ import { fleetIds } from "../pdu-agent/fleet.ts";
 import { Topics, haDeviceDiscoveryTopic } from "../protocol/topics.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"]).stdout?.toString().trim()) || 100;
+const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"]).stdout.toString().trim()) || 100;
 
 export type BrokerKind = "embedded" | "mosquitto";
 
@@ -100,7 +100,7 @@ async function fleetRun(kind: BrokerKind, size: number, steadySeconds: number): 
     const topics = new Topics(settings.mqtt.baseTopic);
     const discovery =
       settings.ha.discovery &&
-      simFleetPlugins(logger)(settings).some((p) => /discovery|home ?assistant/i.test(p.name));
+      simFleetPlugins()(settings).some((p) => /discovery|home ?assistant/i.test(p.name));
     const ids = fleetIds(size);
 
     observer = await connectMqtt({

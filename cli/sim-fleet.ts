@@ -1,6 +1,7 @@
 // pipdu sim --pdus N [--prefix pdu]: N simulated PDUs in this process, against the broker at mqtt.url.
 import type { Settings } from "../config/load.ts";
 import type { Logger } from "../log/logger.ts";
+import { homeAssistantPlugins } from "../homeassistant/plugins.ts";
 import { FleetError, SimFleet, fleetIds } from "../pdu-agent/fleet.ts";
 import type { AgentPlugin } from "../pdu-agent/plugin.ts";
 
@@ -30,8 +31,8 @@ export function parseSimArgs(argv: string[]): SimArgs {
 }
 
 /** The extensions each simulated PDU runs, as `pipdu pdu` runs them for a real one. */
-export function simFleetPlugins(_logger: Logger): (settings: Settings) => AgentPlugin[] {
-  return () => [];
+export function simFleetPlugins(): (settings: Settings) => AgentPlugin[] {
+  return () => homeAssistantPlugins();
 }
 
 export async function runSimFleet(
@@ -40,7 +41,7 @@ export async function runSimFleet(
   argv: string[],
 ): Promise<() => Promise<void>> {
   const { size, prefix } = parseSimArgs(argv);
-  const fleet = new SimFleet({ settings, size, prefix, logger, plugins: simFleetPlugins(logger) });
+  const fleet = new SimFleet({ settings, size, prefix, logger, plugins: simFleetPlugins() });
   await fleet.start();
   const first = fleet.ids[0] ?? "";
   const last = fleet.ids[fleet.ids.length - 1] ?? "";

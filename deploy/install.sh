@@ -144,11 +144,10 @@ case "$BROKER" in
   embedded)
     step "Embedded broker (pipdu-broker.service)"
     if [ ! -f "$CONF_DIR/passwd" ]; then
-      # A Mosquitto-compatible password file ($7$ hashes), written by the broker's own code.
-      echo "+ add user ${PIPDU_MQTT_USERNAME:-pipdu} to $CONF_DIR/passwd"
+      # A Mosquitto-compatible password file ($7$ hashes); the password goes in on stdin, not the command line.
+      echo "+ pipdu passwd $CONF_DIR/passwd ${PIPDU_MQTT_USERNAME:-pipdu} <<< ***"
       if [ "$DRY_RUN" = 0 ]; then
-        (cd "$PREFIX" && PW_FILE="$CONF_DIR/passwd" PW_USER="${PIPDU_MQTT_USERNAME:-pipdu}" PW="$PIPDU_MQTT_PASSWORD" node --import tsx --input-type=module -e \
-          'const m = await import("./broker/password-file.ts"); await m.setPassword(process.env.PW_FILE, process.env.PW_USER, process.env.PW);')
+        (cd "$PREFIX" && node bin/pipdu.js passwd "$CONF_DIR/passwd" "${PIPDU_MQTT_USERNAME:-pipdu}" <<<"$PIPDU_MQTT_PASSWORD")
       fi
       run chown root:pipdu "$CONF_DIR/passwd"
       run chmod 0640 "$CONF_DIR/passwd"

@@ -47,11 +47,15 @@ const known = schemaEnvNames(schema);
 /** PIPDU_* names a file sets or interpolates (${PIPDU_X:-…}), except compose-only publish ports and the image tag. */
 function pipduNames(text: string): string[] {
   const names = new Set([...text.matchAll(/\bPIPDU_[A-Z0-9_]+/g)].map((m) => m[0]));
-  return [...names].filter((n) => !/_PUBLISH_PORT$/.test(n) && n !== "PIPDU_IMAGE" && n !== "PIPDU_FLEET_SIZE");
+  return [...names].filter(
+    (n) => !/_PUBLISH_PORT$/.test(n) && n !== "PIPDU_IMAGE" && n !== "PIPDU_FLEET_SIZE",
+  );
 }
 
 test("compose runs Mosquitto, the pdu-agent, the panel-agent and the gateway; Home Assistant and a fleet only under profiles", (t) => {
-  const always = Object.entries(compose.services).filter(([, s]) => s.profiles === undefined).map(([name]) => name);
+  const always = Object.entries(compose.services)
+    .filter(([, s]) => s.profiles === undefined)
+    .map(([name]) => name);
   t.deepEqual(always.sort(), ["gateway", "mosquitto", "mosquitto-init", "panel-agent", "pdu-agent"]);
   t.deepEqual(compose.services["homeassistant"]?.profiles, ["homeassistant"]);
   t.deepEqual(compose.services["sim-fleet"]?.profiles, ["fleet"]);
@@ -67,23 +71,36 @@ test("every piPDU service is built from the Dockerfile and waits for a healthy M
     t.deepEqual(service?.build, { context: "." }, name);
     t.is(service?.depends_on?.["mosquitto"]?.condition, "service_healthy", name);
     t.is(service?.environment?.["PIPDU_MQTT_URL"], "mqtt://mosquitto:1883", name);
-    t.regex(service?.environment?.["PIPDU_MQTT_PASSWORD"] ?? "", /^\$\{PIPDU_MQTT_PASSWORD:\?/, `${name}: the password is required, never defaulted`);
+    t.regex(
+      service?.environment?.["PIPDU_MQTT_PASSWORD"] ?? "",
+      /^\$\{PIPDU_MQTT_PASSWORD:\?/,
+      `${name}: the password is required, never defaulted`,
+    );
   }
 });
 
 test("Mosquitto uses the shipped configuration, keeps its data and the password file in volumes, and starts after its users exist", (t) => {
   const mosquitto = compose.services["mosquitto"];
-  t.truthy(mosquitto?.volumes?.includes("./deploy/mosquitto/mosquitto.conf:/mosquitto/config/mosquitto.conf:ro"));
+  t.truthy(
+    mosquitto?.volumes?.includes("./deploy/mosquitto/mosquitto.conf:/mosquitto/config/mosquitto.conf:ro"),
+  );
   t.truthy(mosquitto?.volumes?.includes("mosquitto-data:/mosquitto/data"));
   t.truthy(mosquitto?.volumes?.includes("mosquitto-auth:/mosquitto/auth:ro"));
   t.is(mosquitto?.depends_on?.["mosquitto-init"]?.condition, "service_completed_successfully");
-  t.deepEqual(mosquitto?.ports, ["${PIPDU_MQTT_PUBLISH_PORT:-1883}:1883", "${PIPDU_MQTT_WS_PUBLISH_PORT:-9001}:9001"]);
-  for (const volume of ["mosquitto-auth", "mosquitto-data", "pdu-state", "homeassistant-config"]) t.true(volume in compose.volumes, volume);
+  t.deepEqual(mosquitto?.ports, [
+    "${PIPDU_MQTT_PUBLISH_PORT:-1883}:1883",
+    "${PIPDU_MQTT_WS_PUBLISH_PORT:-9001}:9001",
+  ]);
+  for (const volume of ["mosquitto-auth", "mosquitto-data", "pdu-state", "homeassistant-config"])
+    t.true(volume in compose.volumes, volume);
 });
 
 test("the gateway publishes its web port 8080 and the PDUDaemon port 16421; the simulated panel page 8081", (t) => {
   const gateway = compose.services["gateway"];
-  t.deepEqual(gateway?.ports, ["${PIPDU_HTTP_PUBLISH_PORT:-8080}:8080", "${PIPDU_PDUDAEMON_PUBLISH_PORT:-16421}:16421"]);
+  t.deepEqual(gateway?.ports, [
+    "${PIPDU_HTTP_PUBLISH_PORT:-8080}:8080",
+    "${PIPDU_PDUDAEMON_PUBLISH_PORT:-16421}:16421",
+  ]);
   t.is(gateway?.environment?.["PIPDU_HTTP_PORT"], "8080");
   t.is(gateway?.environment?.["PIPDU_PDUDAEMON_PORT"], "16421");
   t.deepEqual(compose.services["panel-agent"]?.ports, ["${PIPDU_PANEL_PUBLISH_PORT:-8081}:8081"]);
@@ -107,18 +124,28 @@ test("every PIPDU_* name in the compose files and the env example exists in the 
     const unknown = pipduNames(fs.readFileSync(path.join(ROOT, file), "utf8")).filter((n) => !known.has(n));
     t.deepEqual(unknown, [], `${file} uses names the schema does not declare`);
   }
-  t.true(known.has("PIPDU_MQTT_PASSWORD") && known.has("PIPDU_HARDWARE"), "the schema walk finds the env names");
+  t.true(
+    known.has("PIPDU_MQTT_PASSWORD") && known.has("PIPDU_HARDWARE"),
+    "the schema walk finds the env names",
+  );
 });
 
 test("every variable compose interpolates is either defaulted, required with a message, or set in the env example", (t) => {
-  const text = fs.readFileSync(path.join(ROOT, "docker-compose.yml"), "utf8") + fs.readFileSync(path.join(ROOT, "deploy/compose/hardware.yml"), "utf8");
+  const text =
+    fs.readFileSync(path.join(ROOT, "docker-compose.yml"), "utf8") +
+    fs.readFileSync(path.join(ROOT, "deploy/compose/hardware.yml"), "utf8");
   const documented = new Set([...envExample.matchAll(/^#?([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
   // $$ is a literal $ for the container's shell, not interpolation.
   for (const m of text.replaceAll("$$", "").matchAll(/\$\{([A-Z0-9_]+)(:?[-?][^}]*)?\}/g)) {
     const [, name = "", modifier] = m;
-    t.true(modifier !== undefined || documented.has(name), `\${${name}} has no default and is not in deploy/env/compose.env.example`);
+    t.true(
+      modifier !== undefined || documented.has(name),
+      `\${${name}} has no default and is not in deploy/env/compose.env.example`,
+    );
   }
-  t.true(documented.has("PIPDU_MQTT_PASSWORD") && documented.has("COMPOSE_FILE") && documented.has("I2C_GID"));
+  t.true(
+    documented.has("PIPDU_MQTT_PASSWORD") && documented.has("COMPOSE_FILE") && documented.has("I2C_GID"),
+  );
 });
 
 test("the image runs as the non-root user and keeps state in a volume at PIPDU_STATE_DIR", (t) => {
@@ -132,8 +159,15 @@ test("the image runs as the non-root user and keeps state in a volume at PIPDU_S
 test("every environment value, port and command word is a plain string (a stray ': ' would turn it into a map)", (t) => {
   for (const file of [compose, hardware]) {
     for (const [name, service] of Object.entries(file.services)) {
-      for (const [key, value] of Object.entries(service.environment ?? {})) t.is(typeof value, "string", `${name} ${key}`);
-      for (const list of [service.ports, service.devices, service.group_add, service.command, service.volumes]) {
+      for (const [key, value] of Object.entries(service.environment ?? {}))
+        t.is(typeof value, "string", `${name} ${key}`);
+      for (const list of [
+        service.ports,
+        service.devices,
+        service.group_add,
+        service.command,
+        service.volumes,
+      ]) {
         for (const item of list ?? []) t.is(typeof item, "string", `${name}: ${JSON.stringify(item)}`);
       }
     }

@@ -50,10 +50,17 @@ const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"))
   optionalDependencies: Record<string, string>;
   allowScripts: Record<string, boolean>;
 };
-const dockerignore = fs.readFileSync(path.join(ROOT, ".dockerignore"), "utf8").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+const dockerignore = fs
+  .readFileSync(path.join(ROOT, ".dockerignore"), "utf8")
+  .split("\n")
+  .map((l) => l.trim())
+  .filter((l) => l && !l.startsWith("#"));
 
 test("two stages from the same multi-arch Node base: dependencies, then runtime", (t) => {
-  t.deepEqual(stages.map((s) => s.name), ["deps", "runtime"]);
+  t.deepEqual(
+    stages.map((s) => s.name),
+    ["deps", "runtime"],
+  );
   t.true(args.some((a) => a.op === "ARG" && /^NODE_VERSION=\d+$/.test(a.args)));
   // Official node images are published for linux/amd64 and linux/arm64 (and arm/v7); slim keeps it small.
   for (const stage of stages) t.is(stage.from, "node:${NODE_VERSION}-bookworm-slim");
@@ -61,7 +68,11 @@ test("two stages from the same multi-arch Node base: dependencies, then runtime"
 
 test("the dependency stage builds the native I2C module and fails the build if it did not compile", (t) => {
   const deps = stages[0];
-  const runs = deps?.steps.filter((s) => s.op === "RUN").map((s) => s.args).join("\n") ?? "";
+  const runs =
+    deps?.steps
+      .filter((s) => s.op === "RUN")
+      .map((s) => s.args)
+      .join("\n") ?? "";
   t.regex(runs, /apt-get install -y --no-install-recommends python3 make g\+\+/);
   t.regex(runs, /npm ci --omit=dev/);
   t.regex(runs, /node -e "require\('i2c-bus'\)"/);
@@ -78,7 +89,10 @@ test("the final stage has no compiler, no dev dependencies and no npm, and runs 
   t.regex(text, /COPY --from=deps \/app\/node_modules \.\/node_modules/);
   t.regex(text, /rm -rf \/usr\/local\/lib\/node_modules\/npm/);
   const users = steps.filter((s) => s.op === "USER");
-  t.deepEqual(users.map((u) => u.args), ["node"]);
+  t.deepEqual(
+    users.map((u) => u.args),
+    ["node"],
+  );
   // USER comes before the entry point, and nothing after it switches back.
   t.true(steps.findIndex((s) => s.op === "USER") < steps.findIndex((s) => s.op === "ENTRYPOINT"));
   t.is(steps.find((s) => s.op === "ENTRYPOINT")?.args, '["node", "bin/pipdu.js"]');
@@ -88,13 +102,17 @@ test("the final stage has no compiler, no dev dependencies and no npm, and runs 
 });
 
 test("what the agents need at run time is a production dependency, so --omit=dev keeps it", (t) => {
-  for (const name of ["tsx", "mqtt", "aedes", "convict", "winston", "ws", "yaml"]) t.truthy(pkg.dependencies[name], name);
-  for (const name of Object.keys(pkg.devDependencies)) t.falsy(pkg.dependencies[name], `${name} is both a dependency and a dev dependency`);
+  for (const name of ["tsx", "mqtt", "aedes", "convict", "winston", "ws", "yaml"])
+    t.truthy(pkg.dependencies[name], name);
+  for (const name of Object.keys(pkg.devDependencies))
+    t.falsy(pkg.dependencies[name], `${name} is both a dependency and a dev dependency`);
 });
 
 test(".dockerignore keeps tests, firmware, docs, secrets and local modules out of the image", (t) => {
-  for (const entry of [".git", "node_modules", "test", "firmware", "docs", "bench", ".env", "state"]) t.true(dockerignore.includes(entry), entry);
-  for (const needed of ["bin", "cli", "config", "package.json", "package-lock.json", "tsconfig.json"]) t.false(dockerignore.includes(needed), needed);
+  for (const entry of [".git", "node_modules", "test", "firmware", "docs", "bench", ".env", "state"])
+    t.true(dockerignore.includes(entry), entry);
+  for (const needed of ["bin", "cli", "config", "package.json", "package-lock.json", "tsconfig.json"])
+    t.false(dockerignore.includes(needed), needed);
 });
 
 test("the exposed ports are the broker's, the gateway's, the panel page's and PDUDaemon's", (t) => {

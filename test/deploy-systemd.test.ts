@@ -30,29 +30,51 @@ function parseUnit(text: string): Unit {
   }
   return unit;
 }
-const read = (name: string): string => fs.readFileSync(path.join(ROOT, "deploy/systemd", `${name}.service`), "utf8");
+const read = (name: string): string =>
+  fs.readFileSync(path.join(ROOT, "deploy/systemd", `${name}.service`), "utf8");
 const units = Object.fromEntries(UNITS.map((name) => [name, parseUnit(read(name))]));
 
-(has("systemd-analyze") ? test : test.skip)("systemd-analyze verify accepts every unit without a warning", (t) => {
-  const dir = tempDir(t);
-  // Where Node is not at /usr/bin/node (CI images), point the copy at this Node so the ExecStart check is real.
-  const node = fs.existsSync("/usr/bin/node") ? "/usr/bin/node" : process.execPath;
-  for (const name of UNITS) fs.writeFileSync(path.join(dir, `${name}.service`), read(name).replaceAll("/usr/bin/node", node));
-  const r = spawnSync("systemd-analyze", ["verify", "--man=no", ...UNITS.map((n) => path.join(dir, `${n}.service`))], { encoding: "utf8" });
-  t.is(r.stderr.trim(), "");
-  t.is(r.status, 0);
-});
+(has("systemd-analyze") ? test : test.skip)(
+  "systemd-analyze verify accepts every unit without a warning",
+  (t) => {
+    const dir = tempDir(t);
+    // Where Node is not at /usr/bin/node (CI images), point the copy at this Node so the ExecStart check is real.
+    const node = fs.existsSync("/usr/bin/node") ? "/usr/bin/node" : process.execPath;
+    for (const name of UNITS)
+      fs.writeFileSync(path.join(dir, `${name}.service`), read(name).replaceAll("/usr/bin/node", node));
+    const r = spawnSync(
+      "systemd-analyze",
+      ["verify", "--man=no", ...UNITS.map((n) => path.join(dir, `${n}.service`))],
+      { encoding: "utf8" },
+    );
+    t.is(r.stderr.trim(), "");
+    t.is(r.status, 0);
+  },
+);
 
 test("each agent runs `pipdu <command>` as user pipdu, restarts on its own and logs to the journal", (t) => {
-  const commands: Record<string, string> = { "pipdu-pdu": "pdu", "pipdu-panel": "panel", "pipdu-gateway": "gateway", "pipdu-broker": "broker" };
+  const commands: Record<string, string> = {
+    "pipdu-pdu": "pdu",
+    "pipdu-panel": "panel",
+    "pipdu-gateway": "gateway",
+    "pipdu-broker": "broker",
+  };
   for (const name of UNITS) {
     const service = units[name]?.["Service"] ?? {};
-    t.deepEqual(service["ExecStart"], [`/usr/bin/node /opt/pipdu/bin/pipdu.js ${commands[name] ?? ""}`], name);
+    t.deepEqual(
+      service["ExecStart"],
+      [`/usr/bin/node /opt/pipdu/bin/pipdu.js ${commands[name] ?? ""}`],
+      name,
+    );
     t.deepEqual(service["User"], ["pipdu"], name);
     t.deepEqual(service["Restart"], ["always"], name);
     t.deepEqual(service["StateDirectory"], ["pipdu"], name);
     t.deepEqual(service["SyslogIdentifier"], [name], name);
-    t.deepEqual(service["EnvironmentFile"], ["/etc/pipdu/pipdu.env", `-/etc/pipdu/${commands[name] ?? ""}.env`], name);
+    t.deepEqual(
+      service["EnvironmentFile"],
+      ["/etc/pipdu/pipdu.env", `-/etc/pipdu/${commands[name] ?? ""}.env`],
+      name,
+    );
     t.deepEqual(service["NoNewPrivileges"], ["yes"], name);
     t.deepEqual(units[name]?.["Install"]?.["WantedBy"], ["multi-user.target"], name);
   }
@@ -71,7 +93,11 @@ test("only the pdu-agent and the panel reach I2C (and the panel GPIO); gateway a
 
 test("the agents start after whichever broker runs on the Pi; the embedded broker and Mosquitto exclude each other", (t) => {
   for (const name of ["pipdu-pdu", "pipdu-panel", "pipdu-gateway"]) {
-    t.deepEqual(units[name]?.["Unit"]?.["After"], ["network-online.target mosquitto.service pipdu-broker.service"], name);
+    t.deepEqual(
+      units[name]?.["Unit"]?.["After"],
+      ["network-online.target mosquitto.service pipdu-broker.service"],
+      name,
+    );
   }
   t.deepEqual(units["pipdu-broker"]?.["Unit"]?.["Conflicts"], ["mosquitto.service"]);
 });
@@ -86,9 +112,15 @@ test("the env examples set only names the configuration schema declares", (t) =>
   };
   walk(schema);
   for (const file of ["pipdu.env.example", "panel.env.example", "gateway.env.example"]) {
-    const names = [...fs.readFileSync(path.join(ROOT, "deploy/env", file), "utf8").matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1] ?? "");
+    const names = [
+      ...fs.readFileSync(path.join(ROOT, "deploy/env", file), "utf8").matchAll(/^([A-Z][A-Z0-9_]*)=/gm),
+    ].map((m) => m[1] ?? "");
     t.true(names.length > 0, file);
-    t.deepEqual(names.filter((n) => !known.has(n)), [], file);
+    t.deepEqual(
+      names.filter((n) => !known.has(n)),
+      [],
+      file,
+    );
   }
 });
 
@@ -99,7 +131,11 @@ test("install.sh parses, passes shellcheck where installed, and its dry run cove
     const r = spawnSync("shellcheck", [script], { encoding: "utf8" });
     t.is(r.status, 0, r.stdout);
   }
-  const r = spawnSync("bash", [script, "--dry-run", "--node=skip", "--broker=embedded", "--agents=pdu,gateway"], { encoding: "utf8" });
+  const r = spawnSync(
+    "bash",
+    [script, "--dry-run", "--node=skip", "--broker=embedded", "--agents=pdu,gateway"],
+    { encoding: "utf8" },
+  );
   t.is(r.status, 0, r.stderr);
   for (const expected of [
     "useradd --system --user-group --home-dir /var/lib/pipdu --no-create-home --shell /usr/sbin/nologin pipdu",
