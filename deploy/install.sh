@@ -85,7 +85,14 @@ step "I2C"
 CONFIG_TXT=/boot/firmware/config.txt
 [ -f "$CONFIG_TXT" ] || CONFIG_TXT=/boot/config.txt
 if [ "$I2C" != none ]; then
-  if command -v raspi-config >/dev/null; then run raspi-config nonint do_i2c 0; fi
+  if [ "$I2C" = baudrate ]; then
+    if command -v raspi-config >/dev/null; then run raspi-config nonint do_i2c 0; fi
+  elif ! grep -qx i2c-dev /etc/modules 2>/dev/null; then
+    # Software I2C on pins 2/3 replaces the hardware bus there (leave dtparam=i2c_arm=on out); /dev/i2c-3
+    # still needs the i2c-dev module.
+    echo "+ add i2c-dev to /etc/modules"
+    [ "$DRY_RUN" = 1 ] || echo i2c-dev >>/etc/modules
+  fi
   # The Pi's I2C controller mishandles the clock stretching the Mega does: slow the bus, or use software I2C.
   line='dtparam=i2c_arm_baudrate=10000'
   [ "$I2C" = gpio ] && line='dtoverlay=i2c-gpio,bus=3,i2c_gpio_sda=2,i2c_gpio_scl=3'
@@ -170,4 +177,5 @@ echo
 echo "piPDU installed: ${units[*]}."
 echo "  logs:   journalctl -u pipdu-pdu -f"
 echo "  config: $CONF_DIR/pipdu.env (then: sudo systemctl restart ${units[*]})"
+if [ "$I2C" = gpio ]; then echo "  software I2C is bus 3: set PIPDU_I2C_BUS=3 in $CONF_DIR/pipdu.env."; fi
 if [ "${REBOOT:-0}" = 1 ]; then echo "  I2C settings changed in $CONFIG_TXT: reboot now (sudo reboot)."; fi
