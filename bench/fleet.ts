@@ -410,6 +410,12 @@ export function fleetTable(result: FleetBenchResult): string {
   ].join("\n");
 }
 
+/** For `npm run bench` (bench/run.ts): the fleet section as markdown. */
+export async function run(): Promise<string> {
+  const result = await runFleetBench();
+  return ["### Fleet (64 simulated PDUs, medians)", "", fleetTable(result)].join("\n");
+}
+
 function hasMosquitto(): boolean {
   return spawnSync("mosquitto", ["-h"]).error === undefined;
 }
