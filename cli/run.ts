@@ -1,4 +1,5 @@
 // Compose the parts for each way of running piPDU. Each returns its stop function.
+import { hostname } from "node:os";
 import path from "node:path";
 import type { Settings } from "../config/load.ts";
 import type { Logger } from "../log/logger.ts";
@@ -37,12 +38,22 @@ export async function runBroker(settings: Settings, logger: Logger): Promise<Sto
   return () => broker.stop();
 }
 
-export async function runPdu(settings: Settings, logger: Logger): Promise<Stop> {
+/** configurationUrl: the web page Home Assistant links the device to (standalone runs the gateway beside it). */
+export async function runPdu(
+  settings: Settings,
+  logger: Logger,
+  configurationUrl: string | null = null,
+): Promise<Stop> {
   const { createController } = await import("../pdu-agent/hardware/create-controller.ts");
   const { PduAgent } = await import("../pdu-agent/agent.ts");
   const controller = await createController(settings, logger);
   const { homeAssistantPlugins } = await import("../homeassistant/plugins.ts");
-  const agent = new PduAgent({ settings, controller, logger, plugins: homeAssistantPlugins() });
+  const agent = new PduAgent({
+    settings,
+    controller,
+    logger,
+    plugins: homeAssistantPlugins({ configurationUrl }),
+  });
   try {
     await agent.start();
   } catch (err) {
@@ -63,10 +74,18 @@ export async function runStandalone(settings: Settings, logger: Logger): Promise
     const address = await broker.start();
     stops.push(() => broker.stop());
     const local = b.host === "0.0.0.0" || b.host === "::" ? "127.0.0.1" : b.host;
-    pduSettings = { ...settings, mqtt: { ...settings.mqtt, url: `mqtt://${local}:${address.port}` } };
+    // The embedded broker speaks MQTT 3.1.1 only: say so rather than probe for 5 at every connect.
+    pduSettings = {
+      ...settings,
+      mqtt: { ...settings.mqtt, url: `mqtt://${local}:${address.port}`, protocol: "3.1.1" },
+    };
   }
   try {
-    stops.unshift(await runPdu(pduSettings, logger));
+    const page =
+      settings.gateway.enabled && settings.http.port !== 0
+        ? `http://${hostname()}:${settings.http.port}/`
+        : null;
+    stops.unshift(await runPdu(pduSettings, logger, page));
   } catch (err) {
     for (const stop of stops) await stop();
     throw err;
