@@ -88,8 +88,8 @@ test(`5 % of I2C transactions failing for ${SECONDS} s: every published state is
     let state: string | null = "OFF";
     const topic = `${T}/outlet/${o + 1}/state`;
     for (let i = 0; i < obs.seen.length; i++) {
-      while (k < commands.length && (commands[k]?.answered ?? Infinity) < i) {
-        state = nextState(commands[k]!, state);
+      for (let c = commands[k]; c !== undefined && c.answered < i; c = commands[k]) {
+        state = nextState(c, state);
         k++;
       }
       const m = obs.seen[i];

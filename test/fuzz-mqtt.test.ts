@@ -29,7 +29,7 @@ const MESSAGES = Number(process.env["PIPDU_FUZZ_MESSAGES"] ?? 3000);
 const INITIAL = (1 << 0) | (1 << 5) | (1 << 10) | (1 << 15); // outlets 1, 6, 11, 16 on
 
 type Rand = () => number;
-const pick = <X>(r: Rand, xs: readonly X[]): X => xs[Math.floor(r() * xs.length)]!;
+const pick = <X>(r: Rand, xs: readonly X[]): X => xs[Math.floor(r() * xs.length)] as X;
 
 function randomBytes(r: Rand, max: number): Buffer {
   return Buffer.from(Array.from({ length: Math.floor(r() * max) }, () => Math.floor(r() * 256)));
@@ -132,7 +132,7 @@ function topicFor(r: Rand): { topic: string; isSet: boolean } {
     `${T}/outlet/3/state`,
     `${T}/outlet/3/power_on_behavior/sets`,
     `${T}/set/1`,
-    `${T}`,
+    T,
     `${T}/`,
     `${T}/result/x`,
     `${T}/telemetry`,
@@ -233,7 +233,7 @@ for (const kind of BROKERS) {
     const model = maskToStates(INITIAL);
     const ok = fuzzResults.filter((r: Result) => r.status === "ok");
     for (const r of ok) {
-      if (r.outlets) for (const [n, state] of Object.entries(r.outlets)) model[Number(n) - 1] = String(state);
+      if (r.outlets) for (const [n, state] of Object.entries(r.outlets)) model[Number(n) - 1] = state;
       else if (typeof r.state === "string") model[(r["outlet"] as number) - 1] = r.state;
     }
     model[1] = "ON";

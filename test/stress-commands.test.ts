@@ -84,19 +84,22 @@ for (const kind of BROKERS) {
           let topicOutlet: string;
           let body: Record<string, unknown>;
           if (random() < 0.75) {
-            const [action, b] = VALID[Math.floor(random() * VALID.length)]!;
-            owned[c]!.push({ action, tx });
+            const [action, b] = VALID[Math.floor(random() * VALID.length)] as [
+              string,
+              Record<string, unknown>,
+            ];
+            owned[c]?.push({ action, tx });
             topicOutlet = String(c + 1);
             body = b;
           } else {
             invalidSent++;
             // An invalid command to any outlet, or a valid one to an outlet that does not exist.
             if (random() < 0.2) {
-              topicOutlet = ["0", "17", "99", "abc", "-1"][Math.floor(random() * 5)]!;
+              topicOutlet = ["0", "17", "99", "abc", "-1"][Math.floor(random() * 5)] ?? "0";
               body = { state: "ON" };
             } else {
               topicOutlet = String(1 + Math.floor(random() * 16));
-              body = INVALID[Math.floor(random() * INVALID.length)]!;
+              body = INVALID[Math.floor(random() * INVALID.length)] ?? {};
             }
           }
           const answer = waiter.wait(tx, 60_000);
@@ -132,8 +135,8 @@ for (const kind of BROKERS) {
     let refused = 0;
     for (let c = 0; c < CLIENTS; c++) {
       let state = "OFF";
-      for (const s of owned[c]!) {
-        const r = resolved.get(s.tx)!;
+      for (const s of owned[c] ?? []) {
+        const r = resolved.get(s.tx) ?? {};
         if (r.status === "ok") {
           ok++;
           const expected =
