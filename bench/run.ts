@@ -1,18 +1,19 @@
 // npm run bench: every benchmark, one after the other, in one run (figures are comparable only side by side).
-import fs from "node:fs";
+// The parts run as their own processes from the compiled build (npm run build first, as the script does).
+import os from "node:os";
 import { runAgentBenchmarks } from "./agent.ts";
+import { run as runFleet } from "./fleet.ts";
+import { runGatewayBenchmarks } from "./gateway.ts";
 
-const sections: string[] = [
-  `## Run of ${new Date().toISOString()} on ${(await import("node:os")).cpus().length} cores`,
-  "",
-  await runAgentBenchmarks(),
+const only = process.env["BENCH_ONLY"];
+const benches: [string, () => Promise<string>][] = [
+  ["agent", runAgentBenchmarks],
+  ["gateway", runGatewayBenchmarks],
+  ["fleet", runFleet],
 ];
-
-// Benchmarks of other parts, where present: each module exports run(): Promise<string> (markdown).
-for (const name of ["gateway", "fleet"]) {
-  const file = new URL(`./${name}.ts`, import.meta.url);
-  if (!fs.existsSync(file) || (process.env["BENCH_ONLY"] && process.env["BENCH_ONLY"] !== name)) continue;
-  const mod = (await import(file.href)) as { run?: () => Promise<string> };
-  if (mod.run) sections.push("", await mod.run());
+const sections: string[] = [`## Run of ${new Date().toISOString()} on ${os.cpus().length} cores`];
+for (const [name, bench] of benches) {
+  if (only !== undefined && only !== name) continue;
+  sections.push("", await bench());
 }
 console.log(sections.join("\n"));
