@@ -1,5 +1,6 @@
 // The gateway: one MQTT client that sees every PDU on the bus, and HTTP in front of it — the web page, the
 // REST API, Prometheus /metrics on the web port, and the PDUDaemon API (HTTP and TCP) on its own port.
+import { PACKAGE_ROOT } from "../lib/package-root.ts";
 import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -23,7 +24,8 @@ import { PdudaemonService } from "./pdudaemon-service.ts";
 import { RestApi } from "./rest-api.ts";
 import { StaticFiles } from "./static-files.ts";
 
-const ROOT = path.resolve(import.meta.dirname, "..");
+// The package root, from the sources or from dist/ alike (the static files are found in both).
+const ROOT = PACKAGE_ROOT;
 
 export interface GatewayOptions {
   settings: Settings;

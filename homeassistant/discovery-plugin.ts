@@ -1,6 +1,8 @@
 // Publishes the PDU's Home Assistant device discovery (retained) and keeps it right: re-sent on HA's birth
 // message and after a broker reconnect, not re-sent when unchanged, components that went away removed once,
 // everything withdrawn when discovery is switched off.
+import path from "node:path";
+import { PACKAGE_ROOT } from "../lib/package-root.ts";
 import fs from "node:fs";
 import type { IPublishPacket } from "mqtt";
 import type { AgentContext, AgentPlugin } from "../pdu-agent/plugin.ts";
@@ -177,7 +179,7 @@ export class HomeAssistantDiscovery implements AgentPlugin {
 /** origin.support_url: the package's homepage, when package.json names one. */
 const SUPPORT_URL: string | null = (() => {
   try {
-    const pkg = JSON.parse(fs.readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+    const pkg = JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, "package.json"), "utf8")) as {
       homepage?: unknown;
     };
     return typeof pkg.homepage === "string" && /^https?:\/\//.test(pkg.homepage) ? pkg.homepage : null;
