@@ -22,6 +22,13 @@ function refusal(message: string, returnCode: number): AuthenticateError {
   return error;
 }
 
+/** Where publishes denied by the ACL go: a $ topic no client may subscribe to and no wildcard matches. */
+const DENIED = "$pipdu-denied/";
+
+export function isValidTopicName(topic: string): boolean {
+  return topic.length > 0 && !/[#+\u0000\uFFFD]/.test(topic);
+}
+
 /** 127.0.0.0/8, ::1 and their IPv4-mapped forms. An unknown address is not loopback. */
 export function isLoopbackAddress(address: string | undefined): boolean {
   if (address === undefined) return false;
@@ -58,17 +65,27 @@ export class AccessControl {
         );
       },
       authorizePublish: (client, packet, done) => {
-        if (packet.topic.startsWith("$SYS/")) return done(new Error("$SYS topics are reserved"));
-        done(
-          client === null || this.#mayPublish(client, packet)
-            ? null
-            : new Error(`not allowed to publish to ${packet.topic}`),
-        );
+        // [MQTT-3.3.2-2] no wildcards in a topic name; [MQTT-1.5.3-2] no U+0000, and malformed UTF-8
+        // (decoded as U+FFFD) closes the connection, as Mosquitto does.
+        if (client !== null && !isValidTopicName(packet.topic))
+          return done(new Error("malformed topic name"));
+        if (packet.topic.startsWith("$SYS/") || packet.topic.startsWith(DENIED)) {
+          return done(new Error("$ topics are reserved"));
+        }
+        if (client === null || this.#mayPublish(client, packet)) return done(null);
+        // Denied by the ACL: acknowledged and dropped, as Mosquitto does (MQTT 3.1.1 has no reason code).
+        // Aedes can only refuse by disconnecting, so the message is moved where nobody can receive it.
+        this.#logger.warn("publish denied by ACL, dropped", { clientId: client.id, topic: packet.topic });
+        packet.topic = `${DENIED}${packet.topic}`;
+        packet.retain = false;
+        done(null);
       },
       authorizeSubscribe: (client, subscription, done) => {
-        done(null, this.#maySubscribe(client, subscription) ? subscription : null);
+        const reserved = subscription.topic.startsWith(DENIED);
+        done(null, !reserved && this.#maySubscribe(client, subscription) ? subscription : null);
       },
       authorizeForward: (client, packet) => {
+        if (packet.topic.startsWith(DENIED)) return null;
         const acl = this.#policy.acl;
         return acl === null || acl.canRead(this.#identityOf(client), packet.topic) ? packet : null;
       },

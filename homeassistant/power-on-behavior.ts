@@ -126,7 +126,8 @@ export class PowerOnBehavior implements AgentPlugin {
         status: "error",
         error: { code: "hardware_error", message: "no cold-start policy on this hardware" },
       };
-    const run = this.chain.then(() => set(outlet, policy));
+    // Through the PDU's command queue: in order with relay commands, never in the middle of a cycle.
+    const run = ctx.enqueue(() => set(outlet, policy));
     this.chain = run.catch(() => undefined);
     try {
       this.policies = await run;

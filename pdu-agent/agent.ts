@@ -187,6 +187,7 @@ export class PduAgent {
       linkCounters: () => this.deps.controller.counters(),
       isOnline: () => this.online,
       republish: () => this.announce(),
+      enqueue: (task) => this.queue.run(task),
     };
   }
 

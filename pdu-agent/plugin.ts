@@ -21,6 +21,8 @@ export interface AgentContext {
   isOnline(): boolean;
   /** Publish availability, info and every value again, as after a reconnect. */
   republish(): Promise<void>;
+  /** Run a hardware change through the PDU's one command queue, in order with every other command. */
+  enqueue<T>(task: () => Promise<T>): Promise<T>;
 }
 
 export interface AgentPlugin {

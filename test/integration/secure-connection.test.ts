@@ -17,7 +17,7 @@ test("the agent connects over TLS with credentials, works, and never prints its 
   const aclFile = path.join(dir, "acl");
   await setPassword(passwordFile, "rack1", SECRET, 101);
   await setPassword(passwordFile, "ops", "ops-pw", 101);
-  // The agent needs its tree and Home Assistant discovery; the embedded broker disconnects a client on a denied publish.
+  // The agent needs its own tree and Home Assistant discovery.
   await writeFile(
     aclFile,
     "user rack1\ntopic readwrite pipdu/#\ntopic readwrite homeassistant/#\nuser ops\ntopic readwrite pipdu/#\n",
