@@ -22,6 +22,9 @@ export interface PduView {
   name: string;
   online: boolean;
   info: InfoPayload | null;
+  /** I2C link counters from `<base>/<pdu>/diagnostics`, once the agent has published them. */
+  linkErrors: number | null;
+  linkFailures: number | null;
   outlets: Map<number, OutletView>;
 }
 
@@ -118,7 +121,15 @@ export class PduDirectory extends EventEmitter<DirectoryEvents> {
   private view(id: string): PduView {
     let pdu = this.pdus.get(id);
     if (!pdu) {
-      pdu = { id, name: id, online: false, info: null, outlets: new Map() };
+      pdu = {
+        id,
+        name: id,
+        online: false,
+        info: null,
+        linkErrors: null,
+        linkFailures: null,
+        outlets: new Map(),
+      };
       this.pdus.set(id, pdu);
     }
     return pdu;
@@ -157,6 +168,12 @@ export class PduDirectory extends EventEmitter<DirectoryEvents> {
     const pdu = this.view(parsed.pdu);
     if (parsed.kind === "availability") {
       pdu.online = text === "online";
+    } else if (parsed.kind === "diagnostics") {
+      const d = parseJson(text) as { linkErrors?: unknown; linkFailures?: unknown } | null;
+      if (!d || typeof d !== "object") return;
+      if (typeof d.linkErrors === "number" && Number.isFinite(d.linkErrors)) pdu.linkErrors = d.linkErrors;
+      if (typeof d.linkFailures === "number" && Number.isFinite(d.linkFailures))
+        pdu.linkFailures = d.linkFailures;
     } else if (parsed.kind === "info") {
       const info = parseJson(text) as InfoPayload | null;
       if (!info || !Array.isArray(info.outlets)) return;

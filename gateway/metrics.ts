@@ -76,6 +76,28 @@ export class GatewayMetrics implements CommandStats {
         for (const pdu of pdus()) this.set({ pdu: pdu.id, name: pdu.name }, pdu.online ? 1 : 0);
       },
     });
+    new client.Counter({
+      name: "pipdu_pdu_link_errors_total",
+      help: "Failed I2C transactions between the Pi and the Mega since the agent started (retried or not).",
+      labelNames: ["pdu", "name"],
+      registers,
+      collect() {
+        this.reset();
+        for (const pdu of pdus())
+          if (pdu.linkErrors !== null) this.inc({ pdu: pdu.id, name: pdu.name }, pdu.linkErrors);
+      },
+    });
+    new client.Counter({
+      name: "pipdu_pdu_link_failures_total",
+      help: "I2C operations that failed after every retry since the agent started.",
+      labelNames: ["pdu", "name"],
+      registers,
+      collect() {
+        this.reset();
+        for (const pdu of pdus())
+          if (pdu.linkFailures !== null) this.inc({ pdu: pdu.id, name: pdu.name }, pdu.linkFailures);
+      },
+    });
     new client.Gauge({
       name: "pipdu_pdu_info",
       help: "Always 1; labels carry the PDU's firmware, hardware and agent versions.",

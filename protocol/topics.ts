@@ -96,6 +96,7 @@ export class Topics {
       `${this.base}/+/info`,
       `${this.base}/+/outlet/+/+`,
       `${this.base}/+/result`,
+      `${this.base}/+/diagnostics`,
     ];
   }
 
@@ -107,7 +108,13 @@ export class Topics {
     const [pdu, kind, outlet, metric] = parts;
     if (pdu === undefined || !isValidPduId(pdu)) return null;
     if (parts.length === 2) {
-      if (kind === "availability" || kind === "result" || kind === "telemetry" || kind === "info") {
+      if (
+        kind === "availability" ||
+        kind === "result" ||
+        kind === "telemetry" ||
+        kind === "info" ||
+        kind === "diagnostics"
+      ) {
         return { pdu, kind };
       }
       if (kind === "set") return { pdu, kind: "pdu-set" };
@@ -124,7 +131,7 @@ export class Topics {
 }
 
 export type ParsedTopic =
-  | { pdu: string; kind: "availability" | "result" | "telemetry" | "info" | "pdu-set" }
+  | { pdu: string; kind: "availability" | "result" | "telemetry" | "info" | "diagnostics" | "pdu-set" }
   | { pdu: string; kind: "set"; outlet: string }
   | { pdu: string; kind: "metric"; outlet: string; metric: OutletMetric };
 

@@ -3,8 +3,16 @@
 import fs from "node:fs";
 import test, { type ExecutionContext } from "ava";
 import { chromium, type Browser } from "playwright-core";
-import { BROKERS, mosquittoPub, startAgent, startBroker, testSettings } from "./helpers/system.ts";
+import {
+  BROKERS,
+  eventually,
+  mosquittoPub,
+  startAgent,
+  startBroker,
+  testSettings,
+} from "./helpers/system.ts";
 import { startGateway, waitForPdu } from "./gateway-harness.ts";
+import { homeAssistantPlugins } from "../homeassistant/plugins.ts";
 
 const CHROMIUM = process.env["PIPDU_CHROMIUM"] ?? "/usr/bin/chromium";
 const hasChromium = fs.existsSync(CHROMIUM);
@@ -22,7 +30,8 @@ async function system(t: ExecutionContext) {
       { name: "Server", load: { watts: 200, noise: 0, inrush: 0 } },
     ],
   });
-  const agent = await startAgent(t, settings);
+  // As `pipdu pdu` runs it: with the plugins that publish totals and diagnostics (link counters).
+  const agent = await startAgent(t, settings, homeAssistantPlugins());
   const gw = await startGateway(t, settings);
   await waitForPdu(gw.base, "pdu1", 16);
   return { broker, agent, gw };
@@ -196,6 +205,15 @@ test(`[${kind}] /metrics is Prometheus text with every outlet labelled by PDU, n
     samples.find((s) => s.name === "pipdu_gateway_commands_total"),
     { labels: { api: "pdudaemon-http", outcome: "ok" }, value: 1 },
   );
+  // The simulated link is clean: the counters appear (once the agent has published its diagnostics), at zero.
+  const link = await eventually("link counters in /metrics", async () => {
+    const rows = parsePrometheus(await (await fetch(`${gw.base}/metrics`)).text());
+    const errors = rows.find((s) => s.name === "pipdu_pdu_link_errors_total");
+    const failures = rows.find((s) => s.name === "pipdu_pdu_link_failures_total");
+    return errors && failures ? { errors, failures } : undefined;
+  });
+  t.like(link.errors, { labels: { pdu: "pdu1" }, value: 0 });
+  t.like(link.failures, { labels: { pdu: "pdu1" }, value: 0 });
 });
 
 interface Sample {

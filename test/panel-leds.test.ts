@@ -65,7 +65,15 @@ class FakeSource implements PduSource {
         energy: 1,
       }),
     );
-    this.pdus.set(id, { id, name: id.toUpperCase(), online, info: null, outlets });
+    this.pdus.set(id, {
+      id,
+      name: id.toUpperCase(),
+      online,
+      info: null,
+      linkErrors: null,
+      linkFailures: null,
+      outlets,
+    });
   }
 }
 
