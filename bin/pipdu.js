@@ -3,37 +3,13 @@
 // and the TypeScript sources through tsx otherwise, so a change never runs stale code.
 import fs from "node:fs";
 import path from "node:path";
-
-const root = path.resolve(import.meta.dirname, "..");
-const SOURCE_DIRS = [
-  "lib",
-  "client",
-  "protocol",
-  "broker",
-  "pdu-agent",
-  "panel-agent",
-  "gateway",
-  "homeassistant",
-  "config",
-  "cli",
-  "log",
-];
-
-function newestSource(dir) {
-  let newest = 0;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(full));
-    else newest = Math.max(newest, fs.statSync(full).mtimeMs);
-  }
-  return newest;
-}
+import { ROOT, SOURCE_DIRS, sourceFiles } from "./sources.js";
 
 function buildIsFresh() {
   try {
-    const built = fs.statSync(path.join(root, "dist/.stamp")).mtimeMs;
-    return SOURCE_DIRS.every(
-      (d) => !fs.existsSync(path.join(root, d)) || newestSource(path.join(root, d)) <= built,
+    const built = fs.statSync(path.join(ROOT, "dist/.stamp")).mtimeMs;
+    return SOURCE_DIRS.every((dir) =>
+      sourceFiles(dir).every((file) => fs.statSync(path.join(ROOT, file)).mtimeMs <= built),
     );
   } catch {
     return false;

@@ -59,6 +59,23 @@ convict.addFormat({
   },
 });
 
+/** A format whose value is JSON in the environment or on the command line, and a value in a file. */
+export function jsonFormat(name: string, validate: (value: unknown) => void): string {
+  convict.addFormat({
+    name,
+    coerce: (value: unknown): unknown => {
+      if (typeof value !== "string") return value;
+      try {
+        return JSON.parse(value) as unknown;
+      } catch {
+        return value; // reported by validate, with what is allowed
+      }
+    },
+    validate,
+  });
+  return name;
+}
+
 export function oneOf(values: readonly string[]): (value: unknown) => void {
   return (value: unknown) => {
     if (typeof value !== "string" || !values.includes(value)) {

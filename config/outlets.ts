@@ -1,5 +1,5 @@
 // Per-outlet settings: names (shown in Home Assistant, the panel and the web page), protection, simulated load.
-import convict from "convict";
+import { jsonFormat } from "./formats.ts";
 
 export interface SimLoad {
   /** Steady draw when on. */
@@ -68,15 +68,4 @@ export function validateOutlets(value: unknown): void {
   });
 }
 
-convict.addFormat({
-  name: "outlet-list",
-  coerce: (value: unknown): unknown => {
-    if (typeof value !== "string") return value;
-    try {
-      return JSON.parse(value) as unknown;
-    } catch {
-      return value;
-    }
-  },
-  validate: validateOutlets,
-});
+jsonFormat("outlet-list", validateOutlets);

@@ -1,5 +1,5 @@
 // PDUDaemon aliases (`alias=<name>` instead of hostname + port): the config format and its validation.
-import convict from "convict";
+import { jsonFormat } from "../config/formats.ts";
 
 export interface AliasTarget {
   hostname: string;
@@ -40,15 +40,4 @@ export function normaliseAliases(
   );
 }
 
-convict.addFormat({
-  name: "pdudaemon-aliases",
-  coerce: (value: unknown): unknown => {
-    if (typeof value !== "string") return value;
-    try {
-      return JSON.parse(value) as unknown;
-    } catch {
-      return value;
-    }
-  },
-  validate: validateAliases,
-});
+jsonFormat("pdudaemon-aliases", validateAliases);

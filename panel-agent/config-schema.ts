@@ -1,6 +1,5 @@
 // The `panel` section of the configuration schema: the front-rack panel (pipdu panel) and its drivers.
-import convict from "convict";
-import { matching, numberIn, oneOf } from "../config/formats.ts";
+import { jsonFormat, matching, numberIn, oneOf } from "../config/formats.ts";
 
 export interface ButtonBinding {
   pdu: string;
@@ -62,21 +61,7 @@ export function validateButtons(value: unknown): void {
   });
 }
 
-function jsonList(name: string, validate: (value: unknown) => void): string {
-  convict.addFormat({
-    name,
-    coerce: (value: unknown): unknown => {
-      if (typeof value !== "string") return value;
-      try {
-        return JSON.parse(value) as unknown;
-      } catch {
-        return value;
-      }
-    },
-    validate,
-  });
-  return name;
-}
+const jsonList = jsonFormat;
 
 function bcmList(value: unknown): void {
   if (

@@ -46,6 +46,21 @@ export const MAX_TRANSACTION_LENGTH = 128;
 const ACTIONS: readonly Action[] = ["on", "off", "toggle", "cycle"];
 const JSON_FIELDS = ["state", "action", "delay", "transaction", "force"];
 
+/** The payload as trimmed text: at most MAX_PAYLOAD_BYTES of valid UTF-8, checked before anything else. */
+export function decodePayload(
+  payload: Uint8Array,
+): { ok: true; text: string } | { ok: false; error: CommandError } {
+  if (payload.length > MAX_PAYLOAD_BYTES) {
+    const message = `payload is ${payload.length} bytes; at most ${MAX_PAYLOAD_BYTES} allowed`;
+    return { ok: false, error: { code: "payload_too_large", message } };
+  }
+  try {
+    return { ok: true, text: new TextDecoder("utf-8", { fatal: true }).decode(payload).trim() };
+  } catch {
+    return { ok: false, error: { code: "invalid_utf8", message: "payload is not valid UTF-8" } };
+  }
+}
+
 export type ParseResult =
   | { ok: true; command: Command }
   | { ok: false; error: CommandError; outlet: number | null; action?: Action; transaction?: Transaction };
@@ -57,18 +72,9 @@ export function parseCommand(rawOutlet: string, payload: Uint8Array, limits: Com
       ? { ok: false, error: { code, message }, outlet }
       : { ok: false, error: { code, message }, outlet, transaction };
 
-  if (payload.length > MAX_PAYLOAD_BYTES) {
-    return fail(
-      "payload_too_large",
-      `payload is ${payload.length} bytes; at most ${MAX_PAYLOAD_BYTES} allowed`,
-    );
-  }
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(payload).trim();
-  } catch {
-    return fail("invalid_utf8", "payload is not valid UTF-8");
-  }
+  const decoded = decodePayload(payload);
+  if (!decoded.ok) return fail(decoded.error.code, decoded.error.message);
+  const text = decoded.text;
 
   const parsed = text.startsWith("{") ? parseJson(text, limits) : parseWord(text);
   if (!parsed.ok) return fail(parsed.error.code, parsed.error.message, parsed.transaction);

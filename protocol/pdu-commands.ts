@@ -1,6 +1,6 @@
 // Parsing of PDU-wide commands on `<base>/<pdu>/set`: all_on (staggered), all_off, cancel.
 import type { CommandError, Transaction } from "./commands.ts";
-import { MAX_PAYLOAD_BYTES, MAX_TRANSACTION_LENGTH } from "./commands.ts";
+import { decodePayload, MAX_TRANSACTION_LENGTH } from "./commands.ts";
 
 export type PduAction = "all_on" | "all_off" | "cancel";
 
@@ -25,17 +25,9 @@ export function parsePduCommand(payload: Uint8Array, outletCount: number): PduPa
     transaction === undefined
       ? { ok: false, error: { code, message } }
       : { ok: false, error: { code, message }, transaction };
-  if (payload.length > MAX_PAYLOAD_BYTES)
-    return fail(
-      "payload_too_large",
-      `payload is ${payload.length} bytes; at most ${MAX_PAYLOAD_BYTES} allowed`,
-    );
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(payload).trim();
-  } catch {
-    return fail("invalid_utf8", "payload is not valid UTF-8");
-  }
+  const decoded = decodePayload(payload);
+  if (!decoded.ok) return fail(decoded.error.code, decoded.error.message);
+  const text = decoded.text;
   const word = text.toLowerCase();
   if ((ACTIONS as readonly string[]).includes(word))
     return { ok: true, command: { action: word as PduAction } };

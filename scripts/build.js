@@ -4,31 +4,11 @@
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { ROOT, SOURCE_DIRS, sourceFiles } from "../bin/sources.js";
 
-const root = path.resolve(import.meta.dirname, "..");
-const SOURCE_DIRS = [
-  "lib",
-  "client",
-  "protocol",
-  "broker",
-  "pdu-agent",
-  "panel-agent",
-  "gateway",
-  "homeassistant",
-  "config",
-  "cli",
-  "log",
-];
-
-const tsc = path.join(root, "node_modules/typescript/bin/tsc");
-execFileSync(process.execPath, [tsc, "-p", path.join(root, "tsconfig.build.json")], { stdio: "inherit" });
-
-function copyAssets(dir) {
-  for (const entry of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {
-    const rel = path.join(dir, entry.name);
-    if (entry.isDirectory()) copyAssets(rel);
-    else if (!entry.name.endsWith(".ts")) fs.cpSync(path.join(root, rel), path.join(root, "dist", rel));
-  }
+const tsc = path.join(ROOT, "node_modules/typescript/bin/tsc");
+execFileSync(process.execPath, [tsc, "-p", path.join(ROOT, "tsconfig.build.json")], { stdio: "inherit" });
+for (const file of SOURCE_DIRS.flatMap(sourceFiles)) {
+  if (!file.endsWith(".ts")) fs.cpSync(path.join(ROOT, file), path.join(ROOT, "dist", file));
 }
-for (const dir of SOURCE_DIRS) if (fs.existsSync(path.join(root, dir))) copyAssets(dir);
-fs.writeFileSync(path.join(root, "dist/.stamp"), new Date().toISOString());
+fs.writeFileSync(path.join(ROOT, "dist/.stamp"), new Date().toISOString());
