@@ -24,6 +24,8 @@ interface LinkFixture {
   /** The relay outputs themselves, not what the registers say. */
   relayPins(): Promise<number>;
   close(): Promise<void>;
+  /** A watchdog reset of the firmware (null where the fixture has none). */
+  watchdogReset: (() => Promise<void>) | null;
 }
 
 function simulator(): Promise<LinkFixture> {
@@ -50,6 +52,7 @@ function simulator(): Promise<LinkFixture> {
     settle: () => Promise.resolve(),
     relayPins: () => Promise.resolve(firmware.relayMask),
     close: () => bus.close(),
+    watchdogReset: null,
   });
 }
 
@@ -79,6 +82,7 @@ async function firmwareBridge(): Promise<LinkFixture> {
     settle: () => bus.advance(1500),
     relayPins: () => bus.relayPins(),
     close: () => bus.close(),
+    watchdogReset: () => bus.reset("watchdog"),
   };
 }
 
@@ -150,6 +154,21 @@ for (const [name, make] of fixtures) {
       t.is((await controller.readRelays())[6], true);
     });
   }
+
+  // Only the host-built firmware has resets (the simulator stands for a Mega that never resets).
+  if (name === "firmware")
+    test(`[${name}] a firmware reset between two writes is noticed; relays are restored and the next switch lands once`, async (t) => {
+      const { fx, client, controller } = await setup();
+      t.teardown(() => controller.close());
+      if (!fx.watchdogReset) throw new Error("fixture without a reset");
+      await controller.setRelay(2, true);
+      await controller.setRelay(5, true);
+      await fx.watchdogReset(); // WRITE_SEQ starts again; the relays come back as they were
+      t.is(await fx.relayPins(), (1 << 1) | (1 << 4));
+      await controller.setRelay(9, true);
+      t.is(await fx.relayPins(), (1 << 1) | (1 << 4) | (1 << 8));
+      t.true(client.counters.retries >= 1, "the stale write sequence was noticed and the write retried");
+    });
 
   test(`[${name}] a link that keeps failing ends in an error, never a guessed state`, async (t) => {
     const { fx, controller } = await setup();

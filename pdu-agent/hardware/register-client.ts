@@ -51,6 +51,7 @@ export class RegisterClient {
   private readonly sleep: (ms: number) => Promise<void>;
   /** Transactions are strictly one at a time: a read is two bus transactions that must not interleave. */
   private chain: Promise<unknown> = Promise.resolve();
+  private lastSeq: number | null = null;
 
   constructor(
     private readonly bus: I2cBus,
@@ -148,14 +149,22 @@ export class RegisterClient {
   }
 
   private async writeOnce(reg: number, data: Uint8Array): Promise<void> {
-    const before = await this.readOnce(Reg.LAST_WRITE, 2);
+    // WRITE_SEQ as the last confirmed write left it saves a read per write (two transactions, which
+    // matter at a 10 kHz bus clock). Any doubt (an error, a firmware reset) forgets it: the write is then
+    // retried with a fresh read, and every write the driver makes is idempotent.
+    const seq = this.lastSeq;
+    this.lastSeq = null;
+    const before = seq ?? (await this.readOnce(Reg.LAST_WRITE, 2))[1] ?? 0;
     const frame = Uint8Array.of(reg, data.length, ...data, 0);
     frame[frame.length - 1] = crc8([this.address << 1, ...frame.subarray(0, frame.length - 1)]);
     await this.transact(() => this.bus.write(this.address, frame));
     const after = await this.readOnce(Reg.LAST_WRITE, 2);
     const status = after[0] ?? 0;
-    const accepted = (after[1] ?? 0) === (((before[1] ?? 0) + 1) & 0xff);
-    if (accepted && status === WriteStatus.OK) return;
+    const accepted = (after[1] ?? 0) === ((before + 1) & 0xff);
+    if (accepted && status === WriteStatus.OK) {
+      this.lastSeq = after[1] ?? 0;
+      return;
+    }
     // Not taken. LAST_WRITE may belong to an earlier frame if ours never arrived, so every refusal is
     // retried; a refusal that persists through all retries is reported with its reason.
     if (status === WriteStatus.BAD_CRC) {
