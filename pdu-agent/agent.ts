@@ -6,24 +6,15 @@ import type { Logger } from "../log/logger.ts";
 import { connectMqtt } from "../lib/mqtt-connect.ts";
 import { realSleep, type Sleep } from "../lib/sleep.ts";
 import type { CommandLimits } from "../protocol/commands.ts";
-import type { PduCommand } from "../protocol/pdu-commands.ts";
-import {
-  formatCurrent,
-  formatEnergy,
-  formatPower,
-  formatState,
-  type InfoPayload,
-  type ResultPayload,
-  type TelemetryPayload,
-} from "../protocol/payloads.ts";
+import type { InfoPayload, TelemetryPayload } from "../protocol/payloads.ts";
 import { Topics } from "../protocol/topics.ts";
-import { ChangeFilter } from "./change-filter.ts";
 import { CommandExecutor } from "./command-executor.ts";
 import { CommandQueue } from "./command-queue.ts";
-import { EnergyMeter } from "./energy-meter.ts";
-import { EnergyStore } from "./energy-store.ts";
+import { EnergyAccount } from "./energy-account.ts";
 import type { HardwareInfo, OutletController } from "./hardware/outlet-controller.ts";
 import { MqttBridge } from "./mqtt-bridge.ts";
+import { runPduCommand } from "./pdu-command-runner.ts";
+import { ReadingsPublisher, type Readings } from "./readings-publisher.ts";
 import type { AgentContext, AgentPlugin } from "./plugin.ts";
 import { SafetyMonitor } from "./safety-monitor.ts";
 import { AGENT_VERSION, buildInfo, buildTelemetry } from "./snapshot.ts";
@@ -45,11 +36,9 @@ export class PduAgent {
   private readonly topics: Topics;
   private readonly queue = new CommandQueue();
   private readonly executor: CommandExecutor;
-  private readonly filter: ChangeFilter;
-  private readonly store: EnergyStore;
-  private meter: EnergyMeter | null = null;
+  private readonly readings: ReadingsPublisher;
+  private readonly energy: EnergyAccount;
   /** Counters as last saved: only these are published, so a crash never takes a published counter back. */
-  private savedKwh: number[] = [];
   private hardware: HardwareInfo | null = null;
   private client: MqttClient | null = null;
   private bridge: MqttBridge | null = null;
@@ -70,8 +59,8 @@ export class PduAgent {
   constructor(private readonly deps: AgentDeps) {
     this.settings = deps.settings;
     this.topics = new Topics(deps.settings.mqtt.baseTopic);
-    this.filter = new ChangeFilter(deps.settings.telemetry.maxAge * 1000);
-    this.store = new EnergyStore(deps.settings.stateDir, deps.settings.pdu.id);
+    this.readings = new ReadingsPublisher(deps.settings);
+    this.energy = new EnergyAccount(deps.settings.stateDir, deps.settings.pdu.id, deps.logger);
     this.plugins = deps.plugins ?? [];
     this.executor = new CommandExecutor({
       controller: deps.controller,
@@ -114,8 +103,7 @@ export class PduAgent {
       },
       shed: (outlets) => void this.shed(outlets),
     });
-    this.savedKwh = this.store.load(this.outletCount);
-    this.meter = new EnergyMeter(this.savedKwh, Math.max(5000, 5 * this.settings.telemetry.interval * 1000));
+    this.energy.open(this.outletCount, Math.max(5000, 5 * this.settings.telemetry.interval * 1000));
     logger.info(
       `${this.hardware.kind} firmware ${this.hardware.firmwareVersion}, ${this.outletCount} outlets, on: ${this.onList() || "none"} (read from hardware, not switched)`,
       { component: "agent" },
@@ -139,7 +127,7 @@ export class PduAgent {
       pduId: this.pduId,
       limits: () => this.limits(),
       executor: this.executor,
-      pduCommand: (command) => this.pduCommand(command),
+      pduCommand: (command) => runPduCommand(this.executor, this.settings, this.outletCount, command),
       logger,
     });
     await this.bridge.start();
@@ -153,7 +141,7 @@ export class PduAgent {
     this.pollTimer = setInterval(() => {
       this.polling = this.polling.then(() => this.poll());
     }, this.settings.telemetry.interval * 1000);
-    this.saveTimer = setInterval(() => this.saveEnergy(), this.settings.energy.saveInterval * 1000);
+    this.saveTimer = setInterval(() => this.energy.save(), this.settings.energy.saveInterval * 1000);
   }
 
   async stop(): Promise<void> {
@@ -162,7 +150,7 @@ export class PduAgent {
     if (this.saveTimer) clearInterval(this.saveTimer);
     await this.executor.stop();
     await this.polling;
-    this.saveEnergy();
+    this.energy.save();
     for (const plugin of this.plugins) await plugin.stop();
     if (this.client && this.bridge) {
       await this.bridge.publishAvailability(false);
@@ -209,7 +197,7 @@ export class PduAgent {
   /** Everything a client needs after a (re)connect: availability, info, every value. */
   private async announce(): Promise<void> {
     if (!this.bridge) return;
-    this.filter.reset();
+    this.readings.reset();
     this.online = this.linkFailures < LINK_FAILURES_OFFLINE;
     for (const plugin of this.plugins) {
       await plugin.announce?.().catch((err: unknown) => {
@@ -240,7 +228,7 @@ export class PduAgent {
       // Real readings, also for off outlets: current through an open relay is a fault worth seeing.
       this.currents = currents.slice(0, this.outletCount);
       const now = Date.now();
-      this.meter?.add(now, this.powers());
+      this.energy.add(now, this.powers());
       this.safety?.poll(now, this.currents, this.states);
       if (this.linkFailures >= LINK_FAILURES_OFFLINE) {
         logger.info("hardware link restored", { component: "agent" });
@@ -276,41 +264,21 @@ export class PduAgent {
       this.safety?.switched(i + 1, now);
     });
     this.states = changed;
-    if (!this.bridge) return;
-    for (let i = 0; i < this.states.length; i++) {
-      const value = formatState(this.states[i] ?? false);
-      if (this.filter.offer(`${i + 1}/state`, value, 0, now))
-        void this.bridge.publishOutlet(i + 1, "state", value);
-    }
+    if (this.bridge) this.readings.publishStates(this.bridge, this.states, now);
   }
 
   private async publishReadings(now: number): Promise<void> {
-    const bridge = this.bridge;
-    if (!bridge || !this.online) return;
-    const { deadband } = this.settings.telemetry;
-    const powers = this.powers();
-    const energy = this.savedEnergy();
-    const publishes: Promise<unknown>[] = [];
-    for (let i = 0; i < this.outletCount; i++) {
-      const n = i + 1;
-      const values: [
-        key: "state" | "power" | "current" | "energy",
-        raw: number | string,
-        band: number,
-        text: string,
-      ][] = [
-        ["state", formatState(this.states[i] ?? false), 0, formatState(this.states[i] ?? false)],
-        ["power", powers[i] ?? 0, deadband.power, formatPower(powers[i] ?? 0)],
-        ["current", this.currents[i] ?? 0, deadband.current, formatCurrent(this.currents[i] ?? 0)],
-        ["energy", energy[i] ?? 0, deadband.energy, formatEnergy(energy[i] ?? 0)],
-      ];
-      for (const [metric, raw, band, text] of values) {
-        if (this.filter.offer(`${n}/${metric}`, raw, band, now))
-          publishes.push(bridge.publishOutlet(n, metric, text));
-      }
-    }
-    publishes.push(bridge.publishTelemetry(this.telemetry(now)));
-    await Promise.all(publishes);
+    if (!this.bridge || !this.online) return;
+    await this.readings.publish(this.bridge, this.snapshotReadings(), now);
+  }
+
+  private snapshotReadings(): Readings {
+    return {
+      states: this.states,
+      currents: this.currents,
+      powers: this.powers(),
+      energy: this.energy.saved(),
+    };
   }
 
   private powers(): number[] {
@@ -319,12 +287,7 @@ export class PduAgent {
   }
 
   private telemetry(now: number): TelemetryPayload {
-    return buildTelemetry(this.settings, now, {
-      states: this.states,
-      currents: this.currents,
-      powers: this.powers(),
-      energy: this.savedEnergy(),
-    });
+    return buildTelemetry(this.settings, now, this.snapshotReadings());
   }
 
   private info(): InfoPayload {
@@ -338,32 +301,6 @@ export class PduAgent {
     );
   }
 
-  /** PDU-wide commands: staggered all-on, all-off, cancelling pending actions. */
-  private async pduCommand(command: PduCommand): Promise<ResultPayload> {
-    const { transaction, action, ...rest } = command;
-    const options = transaction === undefined ? rest : { ...rest, transaction };
-    if (action === "all_on") {
-      const delays = Array.from(
-        { length: this.outletCount },
-        (_, i) => this.settings.outlets[i]?.onDelay ?? this.settings.safety.staggerDelay,
-      );
-      return this.executor.allOn(delays, options);
-    }
-    if (action === "all_off") return this.executor.allOff(options);
-    const filter = {
-      ...(command.id !== undefined ? { id: command.id } : {}),
-      ...(command.outlet !== undefined ? { outlet: command.outlet } : {}),
-    };
-    const result: ResultPayload = {
-      outlet: command.outlet ?? null,
-      command: "cancel",
-      status: "ok",
-      cancelled: this.executor.cancel(filter),
-    };
-    if (transaction !== undefined) result.transaction = transaction;
-    return result;
-  }
-
   /** Shed outlets on a sustained overload, through the queue like any command (protected ones never). */
   private async shed(outlets: number[]): Promise<void> {
     for (const outlet of outlets) {
@@ -375,21 +312,5 @@ export class PduAgent {
 
   private onList(): string {
     return this.states.flatMap((on, i) => (on ? [String(i + 1)] : [])).join(", ");
-  }
-
-  /** What the counters say as far as the disk knows (at most energy.saveInterval behind the meter). */
-  private savedEnergy(): number[] {
-    return (this.meter?.values() ?? []).map((v, i) => Math.min(v, this.savedKwh[i] ?? 0));
-  }
-
-  private saveEnergy(): void {
-    if (!this.meter) return;
-    try {
-      const values = this.meter.values();
-      this.store.save(values);
-      this.savedKwh = values;
-    } catch (err) {
-      this.deps.logger.error(`energy counters not saved: ${(err as Error).message}`, { component: "agent" });
-    }
   }
 }
