@@ -32,8 +32,6 @@ export class CommandExecutor {
   private readonly pending = new Map<number, { action: PendingAction; abort: AbortController }>();
   private nextId = 1;
   private stopping = false;
-  /** Aborting this cuts short the wait inside a running cycle, so a stop finishes the cycle at once. */
-  private readonly stopSignal = new AbortController();
 
   constructor(private readonly deps: ExecutorDeps) {}
 
@@ -121,7 +119,6 @@ export class CommandExecutor {
   /** Cancel waiting delayed commands (their results say why) and finish a running cycle without waiting. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.stopSignal.abort();
     for (const p of this.pending.values()) p.abort.abort();
     await this.deps.queue.drain();
   }
@@ -146,6 +143,7 @@ export class CommandExecutor {
       abort,
     });
     this.deps.onPending?.(this.pendingActions());
+    if (this.stopping) abort.abort(); // registered while stopping: do not wait
     await this.deps.sleep(seconds * 1000, abort.signal);
     this.pending.delete(id);
     this.deps.onPending?.(this.pendingActions());
@@ -187,12 +185,22 @@ export class CommandExecutor {
           states = await controller.setRelay(n, on);
           break;
         }
-        case "cycle":
+        case "cycle": {
           states = await controller.setRelay(n, false);
           this.deps.onStates(states);
-          await this.deps.sleep((command.delay ?? 0) * 1000, this.stopSignal.signal);
+          // The on is a pending action: cancelling it leaves the outlet off; stopping the agent finishes it now.
+          const interrupted = await this.waitPending(command, command.delay ?? 0);
+          if (interrupted && !this.stopping) {
+            const result = this.failure(command, {
+              code: "cancelled",
+              message: "cycle cancelled after its off; the outlet stays OFF",
+            });
+            result.state = formatState(states[n - 1] ?? false);
+            return result;
+          }
           states = await controller.setRelay(n, true);
           break;
+        }
       }
       this.deps.onStates(states);
       return this.success(command, states[n - 1] ?? false);

@@ -169,3 +169,15 @@ test("stopping cancels delayed commands without switching, and finishes a runnin
   t.deepEqual(controller.log, ["2:off", "2:on"]);
   t.is((await executor.execute(cmd(3, "on"))).error?.code, "shutting_down");
 });
+
+test("a cycle's wait is a pending action: cancelling it leaves the outlet off and says so", async (t) => {
+  const { controller, executor, waits } = setup();
+  const cycle = executor.execute(cmd(3, "cycle", { delay: 30, transaction: "c" }));
+  while (waits.length === 0) await new Promise((r) => setImmediate(r));
+  const [pending] = executor.pendingActions();
+  t.like(pending, { outlet: 3, action: "cycle" });
+  t.deepEqual(executor.cancel({ outlet: 3 }), [pending?.id]);
+  t.like(await cycle, { status: "error", state: "OFF", transaction: "c", error: { code: "cancelled" } });
+  t.deepEqual(controller.log, ["3:off"]);
+  t.deepEqual(executor.pendingActions(), []);
+});
