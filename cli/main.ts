@@ -104,7 +104,12 @@ async function runUntilSignal(start: () => Promise<() => Promise<void>>, logger:
     }
     stop = first;
   } catch (err) {
-    logger.error(`start-up failed: ${(err as Error).message}`);
+    const message = (err as Error).message;
+    const inUse = /EADDRINUSE.*:(\d+)$/.exec(message);
+    const hint = inUse
+      ? ` (port ${inUse[1] ?? "?"} is taken, perhaps by another pipdu or a Mosquitto: stop it, or choose another port — PIPDU_BROKER_PORT, PIPDU_HTTP_PORT, PIPDU_PDUDAEMON_PORT, PIPDU_PANEL_PORT)`
+      : "";
+    logger.error(`start-up failed: ${message}${hint}`);
     return 1;
   }
   logger.info(`${await signal}: stopping`);
