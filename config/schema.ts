@@ -1,6 +1,7 @@
 // The one configuration schema. Precedence: defaults < config file < environment (PIPDU_*) < command line.
 import { matching, numberIn, oneOf } from "./formats.ts";
 import { brokerSchema } from "./broker-schema.ts";
+import { isValidBase } from "../protocol/topics.ts";
 import { panelSchema } from "../panel-agent/config-schema.ts";
 import "./outlets.ts";
 import "../gateway/aliases.ts";
@@ -76,10 +77,13 @@ export const schema = {
     },
     baseTopic: {
       doc: "First level(s) of every topic.",
-      format: matching(
-        /^[^#+\s/][^#+\s]*[^#+\s/]$|^[^#+\s/]$/,
-        "topic levels without wildcards, spaces or leading/trailing /",
-      ),
+      format: (value: unknown) => {
+        if (typeof value !== "string" || !isValidBase(value) || /\s/.test(value)) {
+          throw new Error(
+            "must be topic levels without wildcards, spaces or empty levels, such as pipdu or lab/pipdu",
+          );
+        }
+      },
       default: "pipdu",
       env: "PIPDU_MQTT_BASE_TOPIC",
       arg: "mqtt.baseTopic",
