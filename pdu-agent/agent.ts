@@ -138,8 +138,11 @@ export class PduAgent {
     );
     await this.poll();
     await this.announce();
+    let busy = false;
     this.pollTimer = setInterval(() => {
-      this.polling = this.polling.then(() => this.poll());
+      if (busy) return; // a slow link skips a tick rather than queueing polls behind each other
+      busy = true;
+      this.polling = this.poll().finally(() => (busy = false));
     }, this.settings.telemetry.interval * 1000);
     this.saveTimer = setInterval(() => this.energy.save(), this.settings.energy.saveInterval * 1000);
   }
