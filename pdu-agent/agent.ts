@@ -14,6 +14,7 @@ import { EnergyAccount } from "./energy-account.ts";
 import type { HardwareInfo, OutletController } from "./hardware/outlet-controller.ts";
 import { MqttBridge } from "./mqtt-bridge.ts";
 import { runPduCommand } from "./pdu-command-runner.ts";
+import { COLD_START_ID_BASE, ColdStartWatch } from "./cold-start.ts";
 import { ReadingsPublisher, type Readings } from "./readings-publisher.ts";
 import type { AgentContext, AgentPlugin } from "./plugin.ts";
 import { SafetyMonitor } from "./safety-monitor.ts";
@@ -55,11 +56,13 @@ export class PduAgent {
   private readonly startedAt = Date.now();
   private readonly plugins: AgentPlugin[];
   private safety: SafetyMonitor | null = null;
+  private readonly coldStart: ColdStartWatch;
 
   constructor(private readonly deps: AgentDeps) {
     this.settings = deps.settings;
     this.topics = new Topics(deps.settings.mqtt.baseTopic);
     this.readings = new ReadingsPublisher(deps.settings);
+    this.coldStart = new ColdStartWatch(deps.controller);
     this.energy = new EnergyAccount(deps.settings.stateDir, deps.settings.pdu.id, deps.logger);
     this.plugins = deps.plugins ?? [];
     this.executor = new CommandExecutor({
@@ -87,6 +90,7 @@ export class PduAgent {
       );
     }
     this.states = (await controller.readRelays()).slice(0, this.outletCount);
+    await this.coldStart.refresh(true).catch(() => false);
     this.currents = new Array<number>(this.outletCount).fill(0);
     this.safety = new SafetyMonitor(this.settings, this.outletCount, {
       alarm: (state) => {
@@ -127,7 +131,10 @@ export class PduAgent {
       pduId: this.pduId,
       limits: () => this.limits(),
       executor: this.executor,
-      pduCommand: (command) => runPduCommand(this.executor, this.settings, this.outletCount, command),
+      pduCommand: (command) =>
+        runPduCommand(this.executor, this.settings, this.outletCount, command, (filter) =>
+          this.cancelColdStart(filter),
+        ),
       logger,
     });
     await this.bridge.start();
@@ -240,6 +247,7 @@ export class PduAgent {
         return;
       }
       this.linkFailures = 0;
+      if (await this.coldStart.refresh().catch(() => false)) void this.publishPending();
       await this.publishReadings(now);
       if (this.plugins.length > 0) {
         const snapshot = this.telemetry(now);
@@ -298,10 +306,26 @@ export class PduAgent {
   }
 
   private publishPending(): Promise<unknown> {
-    return (
-      this.bridge?.publishJson(this.topics.pending(this.pduId), this.executor.pendingActions(), true) ??
-      Promise.resolve()
-    );
+    const pending = [...this.executor.pendingActions(), ...this.coldStart.actions()];
+    return this.bridge?.publishJson(this.topics.pending(this.pduId), pending, true) ?? Promise.resolve();
+  }
+
+  /** Switching an outlet off explicitly is how the firmware cancels its pending cold-start step. */
+  private async cancelColdStart(filter: { id?: number; outlet?: number }): Promise<number[]> {
+    const ids: number[] = [];
+    for (const outlet of this.coldStart.matching(filter)) {
+      try {
+        this.onStates(await this.queue.run(() => this.deps.controller.setRelay(outlet, false)));
+        this.coldStart.cancelled(outlet);
+        ids.push(COLD_START_ID_BASE + outlet);
+      } catch (err) {
+        this.deps.logger.warn(`cold start of outlet ${outlet} not cancelled: ${(err as Error).message}`, {
+          component: "agent",
+        });
+      }
+    }
+    if (ids.length > 0) await this.publishPending();
+    return ids;
   }
 
   /** Shed outlets on a sustained overload, through the queue like any command (protected ones never). */

@@ -25,7 +25,10 @@ export interface PendingAction {
   id: number;
   outlet: number;
   action: Command["action"];
-  dueAt: number;
+  /** When it will run (ms since the epoch); null when the firmware decides (cold start). */
+  dueAt: number | null;
+  /** "cold_start": the firmware's staggered start after a power cut, not a command. */
+  source?: "command" | "cold_start";
 }
 
 export class CommandExecutor {

@@ -4,11 +4,13 @@ import type { ResultPayload } from "../protocol/payloads.ts";
 import type { PduCommand } from "../protocol/pdu-commands.ts";
 import type { CommandExecutor } from "./command-executor.ts";
 
-export function runPduCommand(
+export async function runPduCommand(
   executor: CommandExecutor,
   settings: Settings,
   outletCount: number,
   command: PduCommand,
+  /** Cancels the firmware's pending cold-start steps that match; resolves with their pending ids. */
+  cancelColdStart: (filter: { id?: number; outlet?: number }) => Promise<number[]>,
 ): Promise<ResultPayload> {
   const { transaction, action, ...rest } = command;
   const options = transaction === undefined ? rest : { ...rest, transaction };
@@ -29,8 +31,8 @@ export function runPduCommand(
     outlet: command.outlet ?? null,
     command: "cancel",
     status: "ok",
-    cancelled: executor.cancel(filter),
+    cancelled: [...executor.cancel(filter), ...(await cancelColdStart(filter))],
   };
   if (transaction !== undefined) result.transaction = transaction;
-  return Promise.resolve(result);
+  return result;
 }

@@ -35,6 +35,8 @@ export interface OutletController {
   readCurrents(): Promise<number[]>;
   /** Cold-start policy per outlet, index 0 = outlet 1. Absent where the hardware keeps none. */
   readColdPolicies?(): Promise<ColdStartPolicy[]>;
+  /** Outlets the firmware will still switch on by itself (cold-start delays running), index 0 = outlet 1. */
+  readColdStartPending?(): Promise<boolean[]>;
   /** Set one outlet's cold-start policy, save it to EEPROM, verify by reading back; resolves with all policies. */
   setColdPolicy?(outlet: number, policy: ColdStartPolicy): Promise<ColdStartPolicy[]>;
   counters(): LinkCounters;

@@ -89,6 +89,14 @@ export class RegisterOutletController implements OutletController {
     return amps;
   }
 
+  /** RELAY_SET reads what the outlets will be once the cold-start delays ran; the difference is pending. */
+  async readColdStartPending(): Promise<boolean[]> {
+    const b = await this.link(() => this.client.read(Reg.RELAY_STATE, 4));
+    const state = (b[0] ?? 0) | ((b[1] ?? 0) << 8);
+    const requested = (b[2] ?? 0) | ((b[3] ?? 0) << 8);
+    return this.toStates(requested & ~state);
+  }
+
   async readColdPolicies(): Promise<ColdStartPolicy[]> {
     const bytes = await this.link(() => this.client.read(Reg.COLD_POLICY, this.count));
     // A value the firmware should never hold reads as "last": what it does after any other reset.
