@@ -163,9 +163,13 @@ export class PduAgent {
     this.energy.save();
     for (const plugin of this.plugins) await plugin.stop();
     if (this.client && this.bridge) {
-      await this.bridge.publishAvailability(false);
+      // With the broker unreachable nothing can be published: do not wait for one that may never return.
+      if (this.client.connected) {
+        const published = this.bridge.publishAvailability(false);
+        await Promise.race([published, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+      }
       this.bridge.stop();
-      await this.client.endAsync();
+      await this.client.endAsync(!this.client.connected);
     }
     await this.deps.controller.close();
     this.deps.logger.info("stopped; relays left as they are", { component: "agent" });
