@@ -176,3 +176,15 @@ for (const kind of BROKERS) {
     t.like(await command(client, seen, 3, '{"action":"toggle"}'), { status: "ok", state: "ON" });
   });
 }
+
+test("[embedded] the agent stops cleanly on SIGTERM while its broker is unreachable", async (t) => {
+  const broker = await startBroker(t, "embedded");
+  const stateDir = tempDir(t);
+  const { seen } = await observer(t, broker);
+  const agent = startAgentProcess(t, broker, stateDir);
+  await eventually("online", () => (latest(seen, `${T}/availability`) === "online" ? true : undefined));
+  await broker.stop();
+  agent.kill("SIGTERM");
+  t.is(await exited(agent), 0, "exits by itself instead of waiting for the broker");
+  t.regex(agent.output(), /relays left as they are/);
+});
