@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # piPDU image: every agent (pipdu start | broker | pdu | panel | gateway | sim) from one image.
 # Multi-arch:  docker buildx build --platform linux/amd64,linux/arm64 -t pipdu .
-# The TypeScript sources run through tsx (a runtime dependency): there is no build step to go stale.
+# The TypeScript is compiled in the build stage; bin/pipdu.js runs that build (dist/).
 
 ARG NODE_VERSION=22
 
@@ -15,9 +15,20 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
+# --ignore-scripts skips the package's own build (the next stage does it), rebuild compiles the natives.
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --omit=dev --no-audit --no-fund \
+    npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm rebuild i2c-bus epoll \
  && node -e "require('i2c-bus')"
+
+# ---- build: TypeScript to dist/ (plain JavaScript: about 38 MB less per process than running through tsx) ----
+FROM node:${NODE_VERSION}-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --ignore-scripts --no-audit --no-fund
+COPY . .
+RUN node scripts/build.js
 
 # ---- runtime: no compiler, no dev dependencies, no npm, not root ----
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
@@ -35,6 +46,7 @@ COPY --from=deps /app/node_modules ./node_modules
 # Sources stay owned by root: the agents cannot rewrite their own code. .dockerignore keeps tests,
 # firmware, docs and benchmarks out.
 COPY . .
+COPY --from=build /app/dist ./dist
 USER node
 VOLUME ["/var/lib/pipdu"]
 EXPOSE 1883 9001 8080 8081 16421

@@ -117,8 +117,10 @@ echo "+ copy $SRC to $PREFIX.next (without .git, node_modules, state)"
 if [ "$DRY_RUN" = 0 ]; then
   tar -C "$SRC" --exclude=./.git --exclude=./node_modules --exclude=./state -cf - . | tar -C "$PREFIX.next" -xf -
 fi
-# Only production dependencies; i2c-bus compiles here (a few minutes on a Pi Zero 2 W).
-run bash -c "cd '$PREFIX.next' && npm ci --omit=dev --no-audit --no-fund"
+# Everything to compile the TypeScript (npm ci builds dist/), then only production dependencies are
+# kept; i2c-bus compiles here (a few minutes on a Pi Zero 2 W). The compiled build needs about 38 MB
+# less per process than running the sources through tsx.
+run bash -c "cd '$PREFIX.next' && npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund"
 run chown -R root:root "$PREFIX.next"
 if [ -d "$PREFIX" ]; then run rm -rf "$PREFIX.previous"; run mv "$PREFIX" "$PREFIX.previous"; fi
 run mv "$PREFIX.next" "$PREFIX"

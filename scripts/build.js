@@ -7,6 +7,11 @@ import path from "node:path";
 import { ROOT, SOURCE_DIRS, sourceFiles } from "../bin/sources.js";
 
 const tsc = path.join(ROOT, "node_modules/typescript/bin/tsc");
+if (!fs.existsSync(tsc)) {
+  // A production install (npm ci --omit=dev) has no compiler: pipdu then runs the sources through tsx.
+  console.error("pipdu build: typescript is not installed, skipping the build (the sources run through tsx)");
+  process.exit(0);
+}
 execFileSync(process.execPath, [tsc, "-p", path.join(ROOT, "tsconfig.build.json")], { stdio: "inherit" });
 for (const file of SOURCE_DIRS.flatMap(sourceFiles)) {
   if (!file.endsWith(".ts")) fs.cpSync(path.join(ROOT, file), path.join(ROOT, "dist", file));

@@ -56,10 +56,10 @@ const dockerignore = fs
   .map((l) => l.trim())
   .filter((l) => l && !l.startsWith("#"));
 
-test("two stages from the same multi-arch Node base: dependencies, then runtime", (t) => {
+test("three stages from the same multi-arch Node base: dependencies, build, then runtime", (t) => {
   t.deepEqual(
     stages.map((s) => s.name),
-    ["deps", "runtime"],
+    ["deps", "build", "runtime"],
   );
   t.true(args.some((a) => a.op === "ARG" && /^NODE_VERSION=\d+$/.test(a.args)));
   // Official node images are published for linux/amd64 and linux/arm64 (and arm/v7); slim keeps it small.
@@ -87,6 +87,7 @@ test("the final stage has no compiler, no dev dependencies and no npm, and runs 
   const text = steps.map((s) => `${s.op} ${s.args}`).join("\n");
   t.notRegex(text, /apt-get install|npm (ci|install)|g\+\+|python3/);
   t.regex(text, /COPY --from=deps \/app\/node_modules \.\/node_modules/);
+  t.regex(text, /COPY --from=build \/app\/dist \.\/dist/, "the compiled build, not the sources through tsx");
   t.regex(text, /rm -rf \/usr\/local\/lib\/node_modules\/npm/);
   const users = steps.filter((s) => s.op === "USER");
   t.deepEqual(

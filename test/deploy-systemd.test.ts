@@ -140,7 +140,7 @@ test("install.sh parses, passes shellcheck where installed, and its dry run cove
   for (const expected of [
     "useradd --system --user-group --home-dir /var/lib/pipdu --no-create-home --shell /usr/sbin/nologin pipdu",
     "usermod -a -G i2c,gpio pipdu",
-    "npm ci --omit=dev",
+    "npm ci --no-audit --no-fund && npm prune --omit=dev",
     "install -m 0644 " + path.join(ROOT, "deploy/systemd/pipdu-broker.service") + " /etc/systemd/system/",
     "systemctl enable pipdu-pdu",
     "systemctl enable pipdu-gateway",
