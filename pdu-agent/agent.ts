@@ -144,7 +144,16 @@ export class PduAgent {
       logger.warn("broker connection lost; reconnecting", { component: "mqtt" }),
     );
     await this.poll();
-    await this.announce();
+    // If the connection drops meanwhile, start-up is done anyway: the next connect announces again.
+    const client = this.client;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        client.off("close", done);
+        resolve();
+      };
+      client.once("close", done);
+      void this.announce().finally(done);
+    });
     let busy = false;
     this.pollTimer = setInterval(() => {
       if (busy) return; // a slow link skips a tick rather than queueing polls behind each other
