@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
 import mqtt, { type MqttClient } from "mqtt";
-import { freePort, hasMosquitto, ROOT, waitForPort } from "../test/helpers/system.ts";
+import { freePort, hasMosquitto, ROOT, waitForPort, writeMosquittoConf } from "../test/helpers/system.ts";
 
 const COMMANDS = Number(process.env["BENCH_COMMANDS"] ?? 1000);
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -40,11 +40,7 @@ async function startBroker(kind: "embedded" | "mosquitto"): Promise<{ url: strin
       PIPDU_LOG_LEVEL: "warn",
     });
   } else {
-    const conf = path.join(dir, "mosquitto.conf");
-    fs.writeFileSync(
-      conf,
-      `listener ${port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n${process.getuid?.() === 0 ? "user root\n" : ""}`,
-    );
+    const conf = writeMosquittoConf(dir, port);
     child = run("mosquitto", ["-c", conf]);
   }
   await waitForPort(port);

@@ -7,7 +7,6 @@
 // and memory. Figures are medians over the runs (docs/performance.md, "Fleet").
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import type { MqttClient } from "mqtt";
@@ -17,6 +16,7 @@ import { connectMqtt } from "../lib/mqtt-connect.ts";
 import { silentLogger } from "../log/logger.ts";
 import { fleetIds } from "../pdu-agent/fleet.ts";
 import { Topics, haDeviceDiscoveryTopic } from "../protocol/topics.ts";
+import { freePort, waitForPort, writeMosquittoConf } from "../test/helpers/system.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"]).stdout.toString().trim()) || 100;
@@ -284,19 +284,7 @@ async function startBroker(kind: BrokerKind, dir: string): Promise<BrokerProcess
     });
   } else {
     // The tuning lines of deploy/mosquitto/mosquitto.conf; anonymous on loopback for the benchmark.
-    const conf = path.join(dir, "mosquitto.conf");
-    fs.writeFileSync(
-      conf,
-      [
-        `listener ${port} 127.0.0.1`,
-        "allow_anonymous true",
-        "set_tcp_nodelay true",
-        "max_queued_messages 20000",
-        "persistence true",
-        `persistence_location ${dir}/`,
-        ...(process.getuid?.() === 0 ? ["user root"] : []),
-      ].join("\n") + "\n",
-    );
+    const conf = writeMosquittoConf(dir, port, ["max_queued_messages 20000"]);
     child = spawn("mosquitto", ["-c", conf], { stdio: "ignore" });
   }
   await waitForPort(port);
@@ -451,34 +439,6 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: () => strin
     return await Promise.race([promise, timeout]);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`broker not listening on port ${port}`);
-    await sleep(50);
   }
 }
 

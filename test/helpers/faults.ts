@@ -6,7 +6,16 @@ import path from "node:path";
 import type { ExecutionContext } from "ava";
 import type { MqttClient } from "mqtt";
 import { collectMessages, connectClient, type Received } from "./mqtt-clients.ts";
-import { eventually, exited, freePort, spawnPipdu, tempDir, waitForPort, type BrokerKind } from "./system.ts";
+import {
+  eventually,
+  exited,
+  freePort,
+  spawnPipdu,
+  tempDir,
+  waitForPort,
+  writeMosquittoConf,
+  type BrokerKind,
+} from "./system.ts";
 
 export const PDU = "pdu1";
 export const T = `pipdu/${PDU}`;
@@ -40,19 +49,7 @@ export async function killableBroker(t: ExecutionContext, kind: BrokerKind): Pro
         PIPDU_BROKER_TLS_PORT: "0",
       });
     }
-    const conf = path.join(dir, "mosquitto.conf");
-    fs.writeFileSync(
-      conf,
-      [
-        `listener ${port} 127.0.0.1`,
-        "allow_anonymous true",
-        "set_tcp_nodelay true",
-        "persistence true",
-        `persistence_location ${dir}/`,
-        "autosave_interval 1",
-        ...(process.getuid?.() === 0 ? ["user root"] : []),
-      ].join("\n") + "\n",
-    );
+    const conf = writeMosquittoConf(dir, port);
     const child = spawn("mosquitto", ["-c", conf], { stdio: "ignore" });
     t.teardown(() => {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");

@@ -120,24 +120,32 @@ async function startEmbedded(t: ExecutionContext, stateDir: string): Promise<Run
   return running_;
 }
 
+/**
+ * A Mosquitto configuration for tests and benchmarks: one loopback listener, anonymous clients, TCP_NODELAY,
+ * persistence in `dir` (Mosquitto run as root would switch to its own user and lose access to it).
+ */
+export function writeMosquittoConf(dir: string, port: number, extra: string[] = []): string {
+  const conf = path.join(dir, "mosquitto.conf");
+  const lines = [
+    `listener ${port} 127.0.0.1`,
+    "allow_anonymous true",
+    "set_tcp_nodelay true",
+    "persistence true",
+    `persistence_location ${dir}/`,
+    "autosave_interval 1",
+    ...(process.getuid?.() === 0 ? ["user root"] : []),
+    ...(process.env["PIPDU_TEST_MOSQUITTO_LOG"]
+      ? ["log_type all", `log_dest file ${dir}/mosquitto.log`]
+      : []),
+    ...extra,
+  ];
+  fs.writeFileSync(conf, `${lines.join("\n")}\n`);
+  return conf;
+}
+
 async function startMosquitto(t: ExecutionContext, stateDir: string): Promise<RunningBroker> {
   const port = await freePort();
-  const conf = path.join(stateDir, "mosquitto.conf");
-  fs.writeFileSync(
-    conf,
-    [
-      `listener ${port} 127.0.0.1`,
-      "allow_anonymous true",
-      "set_tcp_nodelay true",
-      "persistence true",
-      `persistence_location ${stateDir}/`,
-      "autosave_interval 1",
-      ...(process.getuid?.() === 0 ? ["user root"] : []),
-      ...(process.env["PIPDU_TEST_MOSQUITTO_LOG"]
-        ? ["log_type all", `log_dest file ${stateDir}/mosquitto.log`]
-        : []),
-    ].join("\n") + "\n",
-  );
+  const conf = writeMosquittoConf(stateDir, port);
   let proc: ChildProcess | null = null;
   const start = async (): Promise<void> => {
     proc = spawn("mosquitto", ["-c", conf], { stdio: "ignore" });
