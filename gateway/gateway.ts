@@ -63,7 +63,11 @@ export class Gateway {
       logger,
       signal: this.abort.signal,
     });
-    const directory = new PduDirectory(this.client, new Topics(mqtt.baseTopic), "gateway");
+    const directory = new PduDirectory(this.client, new Topics(mqtt.baseTopic), {
+      source: "gateway",
+      logger,
+      component: "gateway",
+    });
     this.directory = directory;
     await directory.start();
 
@@ -107,7 +111,7 @@ export class Gateway {
     // HTTP on the PDUDaemon port is handed to the same server, which also enforces its header timeouts there.
     this.listener = new PdudaemonListener({
       http: server,
-      handleLine: (request) => service.handle("pdudaemon-tcp", request),
+      handleLine: (request, client) => service.handle("pdudaemon-tcp", request, client),
       logger,
       ...(this.options.timings ? { timings: this.options.timings } : {}),
     });

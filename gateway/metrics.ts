@@ -121,6 +121,16 @@ export class GatewayMetrics implements CommandStats {
         }
       },
     });
+    new client.Counter({
+      name: "pipdu_gateway_messages_dropped_total",
+      help: "MQTT messages the gateway dropped: payload not valid for its topic, naming another PDU, directory full, answering nothing asked, or a handler failure (a bug; logged with its stack).",
+      labelNames: ["kind", "reason"],
+      registers,
+      collect() {
+        this.reset();
+        for (const d of directory.guard.dropped()) this.inc({ kind: d.kind, reason: d.reason }, d.count);
+      },
+    });
     this.results = new client.Counter({
       name: "pipdu_pdu_results_total",
       help: "Command results each PDU published since the gateway started, by status and error code (hardware_error = link failure during a command).",

@@ -31,29 +31,55 @@ export interface CommandStats {
   observe(api: string, outcome: OutcomeCode, seconds: number): void;
 }
 
+/** Milliseconds an agent whose availability says offline gets to answer anyway (see `send`). */
+export const OFFLINE_ANSWER_MS = 3000;
+
 export class OutletCommands {
   constructor(
-    private readonly directory: PduDirectory,
+    private readonly directory: Pick<PduDirectory, "command">,
     /** Seconds to wait for a result, on top of the command's own delay. */
     private readonly timeoutSeconds: number,
     private readonly stats: CommandStats | null = null,
   ) {}
 
-  async run(api: string, pdu: PduView, outlet: OutletView, request: CommandRequest): Promise<Outcome> {
+  /** `client` is who asked (an address, "web 10.0.0.5"): the command's source is `<api> <client>`. */
+  async run(
+    api: string,
+    pdu: PduView,
+    outlet: OutletView,
+    request: CommandRequest,
+    client?: string,
+  ): Promise<Outcome> {
     const started = process.hrtime.bigint();
-    const outcome = await this.send(pdu, outlet, request);
+    const outcome = await this.send(pdu, outlet, request, client === undefined ? api : `${api} ${client}`);
     this.stats?.observe(api, outcome.code, Number(process.hrtime.bigint() - started) / 1e9);
     return outcome;
   }
 
-  private async send(pdu: PduView, outlet: OutletView, request: CommandRequest): Promise<Outcome> {
-    if (!pdu.online)
-      return { code: "pdu_offline", message: `PDU "${pdu.id}" is offline; nothing was switched` };
-    const timeoutMs = (this.timeoutSeconds + (request.delay ?? 0)) * 1000;
+  // Availability is a retained message anyone allowed on the topic could have left, so "offline" is a hint,
+  // not a verdict: the command is still sent, and the PDU is called offline only when its agent does not
+  // answer within OFFLINE_ANSWER_MS either. A forged retained "offline" thus costs nothing, and a real one
+  // loses nothing: an agent that is not connected is not subscribed, so the broker delivers the command to
+  // no one (sessions are clean) and it cannot be carried out later.
+  private async send(
+    pdu: PduView,
+    outlet: OutletView,
+    request: CommandRequest,
+    source: string,
+  ): Promise<Outcome> {
+    const online = pdu.online;
+    const delay =
+      request.delay ?? (request.action === "cycle" ? (pdu.info?.limits.defaultCycleDelay ?? 5) : 0);
+    const timeoutMs = online ? (this.timeoutSeconds + delay) * 1000 : OFFLINE_ANSWER_MS + delay * 1000;
     let result: ResultPayload;
     try {
-      result = await this.directory.command(pdu.id, outlet.number, request, timeoutMs);
+      result = await this.directory.command(pdu.id, outlet.number, request, timeoutMs, source);
     } catch (err) {
+      if (err instanceof CommandTimeout && !online)
+        return {
+          code: "pdu_offline",
+          message: `PDU "${pdu.id}" is offline and did not answer; nothing was switched`,
+        };
       if (err instanceof CommandTimeout) {
         return {
           code: "timeout",

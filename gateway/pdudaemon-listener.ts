@@ -5,6 +5,7 @@ import net from "node:net";
 import type http from "node:http";
 import type { Logger } from "../log/logger.ts";
 import type { Outcome } from "./outlet-commands.ts";
+import { redactSecrets } from "./redact.ts";
 import {
   MAX_TCP_REQUEST_BYTES,
   parseTcpRequest,
@@ -35,7 +36,8 @@ export const DEFAULT_TIMINGS: ListenerTimings = { quietMs: 30, requestDeadlineMs
 
 export interface PdudaemonListenerDeps {
   http: http.Server;
-  handleLine: (request: PdudaemonRequest) => Promise<Outcome>;
+  /** `client` is the requester's address. */
+  handleLine: (request: PdudaemonRequest, client: string) => Promise<Outcome>;
   logger: Logger;
   timings?: Partial<ListenerTimings>;
 }
@@ -123,14 +125,17 @@ export class PdudaemonListener {
     const text = bytes.toString("utf8").split(/[\r\n]/)[0] ?? "";
     const parsed = parseTcpRequest(text);
     if (!parsed.ok) {
-      this.deps.logger.info(`pdudaemon tcp: refused "${printable(text, 80)}": ${parsed.message}`, {
-        component: "gateway",
-      });
+      this.deps.logger.info(
+        `pdudaemon tcp: refused "${printable(redactSecrets(text), 80)}": ${parsed.message}`,
+        {
+          component: "gateway",
+        },
+      );
       return this.reply(socket, `nack: ${parsed.message}\n`);
     }
     let outcome: Outcome;
     try {
-      outcome = await this.deps.handleLine(parsed.value);
+      outcome = await this.deps.handleLine(parsed.value, socket.remoteAddress ?? "unknown");
     } catch (err) {
       outcome = { code: "refused", message: (err as Error).message };
     }

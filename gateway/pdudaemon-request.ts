@@ -62,22 +62,14 @@ function splitToken(host: string): { hostname: string; token?: string } {
   return { hostname: host.slice(0, at), token: host.slice(at + "&token=".length) };
 }
 
-/** PDUDaemon delays are whole or decimal seconds, never negative; upstream's default is 5 for reboot, 0 otherwise. */
-export function parseDelay(
-  raw: string | undefined,
-  command: PdudaemonCommand,
-  defaultCycleDelay: number,
-  maxDelay: number,
-): Parsed<number> {
-  if (raw === undefined || raw === "")
-    return { ok: true, value: command === "reboot" ? defaultCycleDelay : 0 };
+/** PDUDaemon delays are whole or decimal seconds, never negative; undefined when none was given (the agent
+ * then applies its own default, upstream's 5 s for reboot). The agent refuses one past its maximum. */
+export function parseDelay(raw: string | undefined): Parsed<number | undefined> {
+  if (raw === undefined || raw === "") return { ok: true, value: undefined };
   if (!/^[0-9]{1,6}(\.[0-9]{1,3})?$/.test(raw)) {
     return { ok: false, message: `delay "${printable(raw)}" is not a number of seconds (0 or more)` };
   }
-  const value = Number(raw);
-  if (value > maxDelay)
-    return { ok: false, message: `delay ${raw} is longer than the ${maxDelay} s this PDU allows` };
-  return { ok: true, value };
+  return { ok: true, value: Number(raw) };
 }
 
 export function isCommand(command: string): command is PdudaemonCommand {

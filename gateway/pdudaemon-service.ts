@@ -18,7 +18,8 @@ export interface PdudaemonDeps {
 export class PdudaemonService {
   constructor(private readonly deps: PdudaemonDeps) {}
 
-  async handle(api: string, request: PdudaemonRequest): Promise<Outcome> {
+  /** `client` is the requester's address, named as the command's source. */
+  async handle(api: string, request: PdudaemonRequest, client?: string): Promise<Outcome> {
     const invalid = (message: string): Outcome => ({ code: "invalid_request", message });
     const { command } = request;
     if (!isCommand(command)) return invalid(`unknown command "${printable(command)}"; use on, off or reboot`);
@@ -42,20 +43,19 @@ export class PdudaemonService {
     if (!pdu.ok) return { code: pdu.code, message: pdu.message };
     const outlet = resolveOutlet(pdu.value, port);
     if (!outlet.ok) return { code: outlet.code, message: outlet.message };
-    const limits = pdu.value.info?.limits;
-    const delay = parseDelay(
-      request.delay,
-      command,
-      limits?.defaultCycleDelay ?? 5,
-      limits?.maxDelay ?? 3600,
-    );
+    // No delay given: none is sent, so the agent applies its own default (a reboot's off time), not one
+    // read from a retained info that anyone could have published. The agent checks its own maximum.
+    const delay = parseDelay(request.delay);
     if (!delay.ok) return invalid(delay.message);
     const action = command === "reboot" ? "cycle" : command;
     return this.deps.commands.run(
       api,
       pdu.value,
       outlet.value,
-      delay.value > 0 || action === "cycle" ? { action, delay: delay.value } : { action },
+      delay.value === undefined || (delay.value === 0 && action !== "cycle")
+        ? { action }
+        : { action, delay: delay.value },
+      client,
     );
   }
 }

@@ -31,6 +31,38 @@ export interface ResultPayload {
   outlets?: Record<string, OutletState>;
   errors?: Record<string, CommandError>;
   cancelled?: number[];
+  /** Who sent the command, as the agent saw it (`rest 10.0.0.5`, `panel rack1`, `mqtt`...). */
+  source?: string;
+}
+
+export type OutletFault = "none" | "dead_load" | "welded_relay";
+export type PowerOnBehavior = "off" | "on" | "last";
+
+/** `<base>/<pdu>/diagnostics`: link error counters and the agent's start time. */
+export interface DiagnosticsPayload {
+  linkErrors?: number;
+  linkFailures?: number;
+  startedAt?: string;
+}
+
+/** `<base>/<pdu>/alarm`: the overload alarm; only `active` while there is none. */
+export interface OverloadAlarmPayload {
+  active: boolean;
+  current?: number;
+  limit?: number;
+  since?: number | null;
+  outlets?: number[];
+  shed?: number[];
+}
+
+/** One entry of `<base>/<pdu>/pending`: a delayed command or a staggered cold start. */
+export interface PendingActionPayload {
+  id: number;
+  outlet: number;
+  action: "on" | "off" | "toggle" | "cycle";
+  /** When it will run (ms since the epoch); null when the firmware decides (cold start). */
+  dueAt: number | null;
+  source?: "command" | "cold_start";
 }
 
 export interface OutletReading {

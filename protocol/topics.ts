@@ -6,8 +6,11 @@ export const PDU_ID_PATTERN = /^[a-z0-9_-]+$/;
 export type OutletMetric = "state" | "power" | "current" | "energy";
 export type TotalMetric = "power" | "current" | "energy";
 
+/** The level under the base where MQTT 5 responses go (`<base>/response/<client id>/…`): never a PDU id. */
+export const RESPONSE_LEVEL = "response";
+
 export function isValidPduId(id: string): boolean {
-  return PDU_ID_PATTERN.test(id) && id.length <= 64;
+  return PDU_ID_PATTERN.test(id) && id.length <= 64 && id !== RESPONSE_LEVEL;
 }
 
 /** A base topic may have several levels ("lab/pipdu") but no wildcards and no empty levels. */
@@ -85,6 +88,14 @@ export class Topics {
     return `${this.pdu(pdu)}/outlet/${n}/fault`;
   }
 
+  /** MQTT 5 responses for one requester: `<base>/response/<client id>/<rest>`; only piPDU parts publish here. */
+  response(clientId: string, rest: string): string {
+    return `${this.base}/${RESPONSE_LEVEL}/${clientId}/${rest}`;
+  }
+  responseFilter(clientId: string): string {
+    return `${this.base}/${RESPONSE_LEVEL}/${clientId}/#`;
+  }
+
   /** What the pdu-agent subscribes to for commands: every outlet's set topic, numbers parsed later. */
   setFilter(pdu: string): string {
     return `${this.pdu(pdu)}/outlet/+/set`;
@@ -105,35 +116,40 @@ export class Topics {
     const prefix = `${this.base}/`;
     if (!topic.startsWith(prefix)) return null;
     const parts = topic.slice(prefix.length).split("/");
-    const [pdu, kind, outlet, metric] = parts;
-    if (pdu === undefined || !isValidPduId(pdu)) return null;
+    const [pdu, kind, outlet, metric, last] = parts;
+    if (pdu === undefined || kind === undefined || !isValidPduId(pdu)) return null;
     if (parts.length === 2) {
-      if (
-        kind === "availability" ||
-        kind === "result" ||
-        kind === "telemetry" ||
-        kind === "info" ||
-        kind === "diagnostics"
-      ) {
-        return { pdu, kind };
-      }
+      if ((PDU_KINDS as readonly string[]).includes(kind)) return { pdu, kind: kind as PduKind };
       if (kind === "set") return { pdu, kind: "pdu-set" };
       return null;
     }
-    if (parts.length === 4 && kind === "outlet" && outlet !== undefined) {
+    if (parts.length === 3 && kind === "total") {
+      if (metric === undefined && (outlet === "power" || outlet === "current" || outlet === "energy"))
+        return { pdu, kind: "total", metric: outlet };
+      return null;
+    }
+    if (kind !== "outlet" || outlet === undefined || outlet === "") return null;
+    if (parts.length === 4) {
       if (metric === "set") return { pdu, kind: "set", outlet };
       if (metric === "state" || metric === "power" || metric === "current" || metric === "energy") {
         return { pdu, kind: "metric", outlet, metric };
       }
+      if (metric === "fault" || metric === "power_on_behavior") return { pdu, kind: metric, outlet };
     }
+    if (parts.length === 5 && metric === "power_on_behavior" && last === "set")
+      return { pdu, kind: "power_on_behavior-set", outlet };
     return null;
   }
 }
 
+const PDU_KINDS = ["availability", "result", "telemetry", "info", "diagnostics", "pending", "alarm"] as const;
+type PduKind = (typeof PDU_KINDS)[number];
+
 export type ParsedTopic =
-  | { pdu: string; kind: "availability" | "result" | "telemetry" | "info" | "diagnostics" | "pdu-set" }
-  | { pdu: string; kind: "set"; outlet: string }
-  | { pdu: string; kind: "metric"; outlet: string; metric: OutletMetric };
+  | { pdu: string; kind: PduKind | "pdu-set" }
+  | { pdu: string; kind: "set" | "fault" | "power_on_behavior" | "power_on_behavior-set"; outlet: string }
+  | { pdu: string; kind: "metric"; outlet: string; metric: OutletMetric }
+  | { pdu: string; kind: "total"; metric: TotalMetric };
 
 /** Home Assistant device-based discovery: one retained config per PDU (the prefix defaults to `homeassistant`). */
 export function haDeviceDiscoveryTopic(prefix: string, objectId: string): string {
