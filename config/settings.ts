@@ -49,6 +49,8 @@ export interface Settings {
   gateway: {
     enabled: boolean;
     host: string;
+    /** Extra host names, comma-separated. */
+    hosts: string;
     token: string | null;
     aliases: Record<string, { hostname: string; port: string | number }>;
     requestTimeout: number;

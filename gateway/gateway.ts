@@ -9,6 +9,8 @@ import { randomBytes } from "node:crypto";
 import type { MqttClient } from "mqtt";
 import { PduDirectory } from "../client/pdu-directory.ts";
 import type { Settings } from "../config/settings.ts";
+import { gatewayAccess } from "../lib/gateway-access.ts";
+import { HttpGuard, splitHosts } from "../lib/http-guard.ts";
 import { connectMqtt } from "../lib/mqtt-connect.ts";
 import type { Logger } from "../log/logger.ts";
 import { Topics } from "../protocol/topics.ts";
@@ -37,6 +39,8 @@ export interface GatewayOptions {
 export interface GatewayAddress {
   httpPort: number;
   pdudaemonPort: number;
+  /** The address both ports listen on ("auto" resolved). */
+  host: string;
 }
 
 export class Gateway {
@@ -53,6 +57,7 @@ export class Gateway {
   async start(): Promise<GatewayAddress> {
     const { settings, logger } = this.options;
     const { mqtt, gateway } = settings;
+    const access = await gatewayAccess(settings);
     this.client = await connectMqtt({
       url: mqtt.url,
       clientId: `pipdu-gateway-${randomBytes(4).toString("hex")}`,
@@ -71,7 +76,8 @@ export class Gateway {
     this.directory = directory;
     await directory.start();
 
-    const tokens = new TokenCheck(gateway.token);
+    const tokens = new TokenCheck(access.token);
+    const guard = new HttpGuard({ hosts: splitHosts(gateway.hosts) });
     const metrics = new GatewayMetrics(directory);
     this.metrics = metrics;
     metrics.start();
@@ -82,7 +88,7 @@ export class Gateway {
       tokens,
       aliases: normaliseAliases(gateway.aliases),
     });
-    const events = new LiveEvents(directory);
+    const events = new LiveEvents(directory, directory.guard);
     this.events = events;
     events.start();
     const app = createApp({
@@ -93,6 +99,7 @@ export class Gateway {
       files: new StaticFiles(path.join(ROOT, "gateway/public"), {
         "/api/openapi.yaml": path.join(ROOT, "docs/openapi.yaml"),
       }),
+      guard,
       logger,
     });
     const headersTimeout = this.options.timings?.headersTimeoutMs ?? 10_000;
@@ -107,7 +114,7 @@ export class Gateway {
     );
     server.keepAliveTimeout = 5000;
     this.server = server;
-    const httpPort = await listen(server, gateway.host, settings.http.port);
+    const httpPort = await listen(server, access.host, settings.http.port);
     // HTTP on the PDUDaemon port is handed to the same server, which also enforces its header timeouts there.
     this.listener = new PdudaemonListener({
       http: server,
@@ -117,16 +124,23 @@ export class Gateway {
     });
     let pdudaemonPort: number;
     try {
-      pdudaemonPort = await this.listener.start(gateway.host, settings.pdudaemon.port);
+      pdudaemonPort = await this.listener.start(access.host, settings.pdudaemon.port);
     } catch (err) {
       await this.stop();
       throw err;
     }
+    const where =
+      access.host === "127.0.0.1" || access.host === "::1"
+        ? ` on loopback only (${access.host})`
+        : ` on ${access.host}`;
+    const token = tokens.required
+      ? `; switching needs the token (${access.origin === "configured" ? "configured" : access.file})`
+      : "; no token: set gateway.token (or gateway.host) to open it to the network";
     logger.info(
-      `gateway: web, REST and metrics on port ${httpPort}; PDUDaemon (HTTP and TCP) on port ${pdudaemonPort}${tokens.required ? "; switching needs the token" : ""}`,
+      `gateway: web, REST and metrics on port ${httpPort}; PDUDaemon (HTTP and TCP) on port ${pdudaemonPort}${where}${token}`,
       { component: "gateway" },
     );
-    return { httpPort, pdudaemonPort };
+    return { httpPort, pdudaemonPort, host: access.host };
   }
 
   async stop(): Promise<void> {
@@ -166,15 +180,18 @@ function packageVersion(): string {
 /** `pipdu gateway`: the gateway alone, against the broker at mqtt.url. Returns its stop function. */
 export async function runGateway(settings: Settings, logger: Logger): Promise<() => Promise<void>> {
   const gateway = new Gateway({ settings, logger });
-  const { httpPort, pdudaemonPort } = await gateway.start();
-  console.log(
-    `piPDU gateway: ${pageUrl(settings.gateway.host, httpPort)} (PDUDaemon on port ${pdudaemonPort})`,
-  );
+  const { httpPort, pdudaemonPort, host } = await gateway.start();
+  console.log(`piPDU gateway: ${pageUrl(host, httpPort)} (PDUDaemon on port ${pdudaemonPort})`);
   return () => gateway.stop();
 }
 
 /** The address a person can open: loopback when listening on every interface. */
 export function pageUrl(host: string, port: number): string {
-  const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  const shown =
+    host === "0.0.0.0" || host === "::" || host === "auto"
+      ? "127.0.0.1"
+      : host.includes(":")
+        ? `[${host}]`
+        : host;
   return `http://${shown}:${port}/`;
 }

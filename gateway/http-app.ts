@@ -1,12 +1,14 @@
 // Routes every HTTP request of the gateway to its handler. The same app answers on the web port and on the
 // PDUDaemon port, so /power/*, /api/*, /metrics and the page work on either.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { HttpGuard } from "../lib/http-guard.ts";
 import type { Logger } from "../log/logger.ts";
 import { sendError, sendText } from "./http-util.ts";
 import type { LiveEvents } from "./live-events.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import type { PdudaemonHttp } from "./pdudaemon-http.ts";
 import { printable } from "./pdudaemon-request.ts";
+import { redactSecrets } from "./redact.ts";
 import type { RestApi } from "./rest-api.ts";
 import type { StaticFiles } from "./static-files.ts";
 
@@ -16,14 +18,21 @@ export interface AppParts {
   events: LiveEvents;
   metrics: GatewayMetrics;
   files: StaticFiles;
+  guard: HttpGuard;
   logger: Logger;
 }
 
 export function createApp(parts: AppParts): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
+    parts.guard.secure(res);
+    const misdirected = parts.guard.hostProblem(req);
+    if (misdirected !== null) {
+      sendText(res, 421, `Misdirected request: ${misdirected}\n`);
+      return;
+    }
     route(parts, req, res).catch((err: unknown) => {
       parts.logger.error(
-        `http ${req.method ?? "?"} ${printable(req.url ?? "", 80)} failed: ${(err as Error).message}`,
+        `http ${req.method ?? "?"} ${printable(redactSecrets(req.url ?? ""), 80)} failed: ${(err as Error).stack ?? String(err)}`,
         { component: "gateway" },
       );
       sendError(res, 500, "internal_error", "the gateway failed to answer; see its log");
@@ -40,6 +49,15 @@ async function route(parts: AppParts, req: IncomingMessage, res: ServerResponse)
     return;
   }
   const method = req.method ?? "GET";
+  // Anything that can switch: refused when a browser sent it from another site (a link, an <img>, a form,
+  // a fetch from a page elsewhere). Programs send no Origin, Referer or Sec-Fetch-Site and are unaffected.
+  if (!(method === "GET" || method === "HEAD") || url.pathname.startsWith("/power/control")) {
+    const crossSite = parts.guard.crossSiteProblem(req);
+    if (crossSite !== null) {
+      sendError(res, 403, "cross_site", `${crossSite}: switching is refused`);
+      return;
+    }
+  }
   if (await parts.pdudaemon.handle(req, res, url)) return;
   const segments = url.pathname.split("/").filter((s) => s.length > 0);
   let decoded: string[];

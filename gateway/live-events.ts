@@ -3,26 +3,37 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { PduDirectory } from "../client/pdu-directory.ts";
 import type { ResultPayload } from "../protocol/payloads.ts";
+import type { MessageGuard } from "../client/message-guard.ts";
 import { pduJson } from "./views.ts";
 
 const COALESCE_MS = 100;
 const HEARTBEAT_MS = 15_000;
 const MAX_CLIENTS = 200;
+/** Streams one address may hold: a few tabs, not every slot. */
+export const MAX_CLIENTS_PER_ADDRESS = 8;
 
 export class LiveEvents {
   private readonly clients = new Set<ServerResponse>();
+  private readonly perAddress = new Map<string, number>();
   private readonly dirty = new Set<string>();
   private flushTimer: NodeJS.Timeout | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private readonly onChange = (pdu: string): void => {
     this.dirty.add(pdu);
-    this.flushTimer ??= setTimeout(() => this.flush(), COALESCE_MS);
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = null;
+      if (this.guard) this.guard.guard("live-events", () => this.flush());
+      else this.flush();
+    }, COALESCE_MS);
   };
   private readonly onResult = (pdu: string, result: ResultPayload): void => {
     this.broadcast("result", { pdu, ...result });
   };
 
-  constructor(private readonly directory: PduDirectory) {}
+  constructor(
+    private readonly directory: PduDirectory,
+    private readonly guard: MessageGuard | null = null,
+  ) {}
 
   start(): void {
     this.directory.on("change", this.onChange);
@@ -42,9 +53,15 @@ export class LiveEvents {
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
-    if (this.clients.size >= MAX_CLIENTS) {
+    const address = req.socket.remoteAddress ?? "unknown";
+    const mine = this.perAddress.get(address) ?? 0;
+    if (this.clients.size >= MAX_CLIENTS || mine >= MAX_CLIENTS_PER_ADDRESS) {
       res.writeHead(503, { "content-type": "text/plain", "retry-after": "10" });
-      res.end("too many live clients\n");
+      res.end(
+        mine >= MAX_CLIENTS_PER_ADDRESS
+          ? `too many live streams from this address (at most ${MAX_CLIENTS_PER_ADDRESS})\n`
+          : "too many live clients\n",
+      );
       return;
     }
     res.writeHead(200, {
@@ -56,8 +73,14 @@ export class LiveEvents {
     res.write("retry: 2000\n\n");
     for (const pdu of this.directory.list()) if (pdu.info) res.write(frame("pdu", pduJson(pdu)));
     this.clients.add(res);
+    this.perAddress.set(address, mine + 1);
     req.socket.setTimeout(0);
-    const drop = (): void => void this.clients.delete(res);
+    const drop = (): void => {
+      if (!this.clients.delete(res)) return;
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left <= 0) this.perAddress.delete(address);
+      else this.perAddress.set(address, left);
+    };
     req.once("close", drop);
     res.once("error", drop);
   }

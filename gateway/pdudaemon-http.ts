@@ -39,6 +39,11 @@ export class PdudaemonHttp {
       return true;
     }
     if (segments[1] === "control" && segments.length === 3) {
+      // A HEAD asks for headers only: it must never switch anything.
+      if (req.method === "HEAD") {
+        sendText(res, 405, "Invalid request - use GET to switch\n", { allow: "GET" });
+        return true;
+      }
       await this.control(req, res, url, segments[2] ?? "");
       return true;
     }
@@ -58,7 +63,7 @@ export class PdudaemonHttp {
     const request = parseHttpRequest(command, url.searchParams);
     const header = tokenOf(req, new URLSearchParams());
     if (header !== undefined && request.token === undefined) request.token = header;
-    const outcome = await this.service.handle("pdudaemon-http", request);
+    const outcome = await this.service.handle("pdudaemon-http", request, req.socket.remoteAddress);
     const what = `${command} ${request.alias ?? `${request.hostname ?? "?"} ${request.port ?? "?"}`}`;
     if (outcome.code === "ok") {
       this.logger.info(`pdudaemon http: ${printable(what, 80)}: ${outcome.message}`, {

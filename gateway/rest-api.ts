@@ -93,6 +93,11 @@ export class RestApi {
         "switching needs the gateway token: send Authorization: Bearer <token>",
       );
     }
+    // JSON only: a browser cannot send application/json cross-site without a CORS preflight this server
+    // never grants, so a form or a no-cors fetch from another page is refused here too.
+    const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
+    if (type !== "application/json")
+      return error(res, 415, "unsupported_media_type", "send the body as Content-Type: application/json");
     let body: string;
     try {
       body = await readBody(req, MAX_BODY);
@@ -106,7 +111,15 @@ export class RestApi {
     }
     const request = parseSwitchBody(body);
     if (!request.ok) return error(res, 400, "invalid_request", request.message);
-    const outcome = await this.deps.commands.run("rest", pdu.value, outlet.value, request.value);
+    // The page is the only browser client left once cross-site requests are refused: its requests carry an Origin.
+    const api = req.headers.origin === undefined ? "rest" : "web";
+    const outcome = await this.deps.commands.run(
+      api,
+      pdu.value,
+      outlet.value,
+      request.value,
+      req.socket.remoteAddress ?? "unknown",
+    );
     sendJson(res, STATUS[outcome.code], {
       status: outcome.code === "ok" ? "ok" : "error",
       code: outcome.code,

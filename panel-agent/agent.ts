@@ -1,11 +1,15 @@
 // The panel-agent: a panel (LCD, buttons, LEDs) that is just another MQTT client. It comes up before the
 // broker answers (the LCD says it is waiting) and follows the broker through every reconnect.
+import fs from "node:fs";
 import os from "node:os";
 import { randomBytes } from "node:crypto";
 import type { MqttClient } from "mqtt";
 import type { Settings } from "../config/load.ts";
 import type { Logger } from "../log/logger.ts";
+import { gatewayAccess } from "../lib/gateway-access.ts";
+import { splitHosts } from "../lib/http-guard.ts";
 import { connectMqtt } from "../lib/mqtt-connect.ts";
+import { MessageGuard } from "../client/message-guard.ts";
 import { PduDirectory } from "../client/pdu-directory.ts";
 import { Topics } from "../protocol/topics.ts";
 import { resolveButtons, type ButtonBinding } from "./config-schema.ts";
@@ -63,9 +67,19 @@ export class PanelAgent {
     this.panel = panel;
     panel.setConnected(false);
     await driver.keypad.start((index, pressed) => panel.input(index, pressed));
-    this.timer = setInterval(() => panel.tick(), TICK_MS);
-    if (driver.sim) {
-      this.sim = new SimServer(driver.sim, () => this.labels(), p.debounceMs + 2 * TICK_MS);
+    // A failing tick is a bug: logged with its stack (rate-limited), never the end of the panel.
+    const ticks = new MessageGuard(logger, "panel");
+    this.timer = setInterval(() => ticks.guard("tick", () => panel.tick()), TICK_MS);
+    const hardware = realHardware(settings);
+    if (driver.sim && hardware !== null) {
+      // Its page switches real outlets with no one at the rack: never on a machine with PDU hardware.
+      logger.warn(`panel: the simulated panel's page is not started: ${hardware}`, { component: "panel" });
+    } else if (driver.sim) {
+      const access = await gatewayAccess(settings);
+      this.sim = new SimServer(driver.sim, () => this.labels(), p.debounceMs + 2 * TICK_MS, {
+        token: access.token,
+        hosts: splitHosts(settings.gateway.hosts),
+      });
       this.simUrl = (await this.sim.start(p.host, p.port)).url;
     }
     logger.info(
@@ -142,6 +156,14 @@ export class PanelAgent {
       name: this.directory?.get(b.pdu)?.outlets.get(b.outlet)?.name ?? `Outlet ${b.outlet}`,
     }));
   }
+}
+
+/** Why this machine has PDU hardware (hardware = i2c, or auto with the I2C bus present), or null. */
+function realHardware(settings: Settings): string | null {
+  if (settings.hardware === "i2c") return "hardware is i2c";
+  const bus = `/dev/i2c-${settings.i2c.bus}`;
+  if (settings.hardware === "auto" && fs.existsSync(bus)) return `hardware is auto and ${bus} exists`;
+  return null;
 }
 
 /** The first non-internal IPv4 address: where a person finds this panel's host. */

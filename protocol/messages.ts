@@ -2,7 +2,7 @@
 // becomes and the parser that gets it there. Every payload is hostile until parsed: a parser never throws and
 // never returns a value a reader could trip over (a missing field, a null in a list, a string where a number
 // belongs, a prototype key); it answers {ok:true,value} or {ok:false,reason}.
-import type { Action, CommandError, ErrorCode, Transaction } from "./commands.ts";
+import type { Action, CommandError, ErrorCode } from "./commands.ts";
 import type {
   DiagnosticsPayload,
   InfoPayload,

@@ -3,14 +3,45 @@
 //   GET  /api/events                     → the same object as server-sent events, on every change
 //   POST /api/buttons/<n>/press {"ms":2000} → holds button n for ms, answers once the release has settled
 //   POST /api/buttons/<n>/down, …/up     → press and release (the page's press-and-hold)
+// Like the gateway, it refuses requests from other sites and names it does not answer to (lib/http-guard.ts),
+// and with a gateway token set, pressing needs it (Authorization: Bearer <token> or ?token=).
+import { createHash, timingSafeEqual } from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { HttpGuard } from "../../lib/http-guard.ts";
 import { realSleep } from "../../lib/sleep.ts";
 import type { SimPanel } from "./sim-panel.ts";
 
 export const MAX_PRESS_MS = 60_000;
 const PAGE = fs.readFileSync(new URL("./page.html", import.meta.url), "utf8");
+/** Live streams one address may hold. */
+export const MAX_STREAMS_PER_ADDRESS = 8;
+const MAX_STREAMS = 64;
+
+/** The page's own inline script and style, allowed by hash and nothing else. */
+function pagePolicy(): string {
+  const hashes = (tag: string): string =>
+    [...PAGE.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, "g"))]
+      .map(
+        (m) =>
+          `'sha256-${createHash("sha256")
+            .update(m[1] ?? "")
+            .digest("base64")}'`,
+      )
+      .join(" ");
+  return (
+    `default-src 'none'; script-src ${hashes("script")}; style-src ${hashes("style")}; connect-src 'self'; ` +
+    "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+  );
+}
+
+export interface SimServerSecurity {
+  /** Pressing needs this token when set. */
+  token: string | null;
+  /** Extra host names the page answers to. */
+  hosts: readonly string[];
+}
 
 export interface ButtonLabel {
   button: number;
@@ -32,6 +63,9 @@ class ApiError extends Error {
 export class SimServer {
   private server: http.Server | null = null;
   private readonly streams = new Set<http.ServerResponse>();
+  private readonly perAddress = new Map<string, number>();
+  private readonly guard: HttpGuard;
+  private readonly tokenDigest: Buffer | null;
   private readonly stopping = new AbortController();
   private queued = false;
   private readonly onChange = (): void => {
@@ -49,7 +83,11 @@ export class SimServer {
     private readonly labels: () => ButtonLabel[],
     /** Wait after a release before answering, so the panel has debounced it and back-to-back presses stay apart. */
     private readonly settleMs = 0,
-  ) {}
+    security: SimServerSecurity = { token: null, hosts: [] },
+  ) {
+    this.guard = new HttpGuard({ hosts: security.hosts, contentSecurityPolicy: pagePolicy() });
+    this.tokenDigest = security.token === null || security.token === "" ? null : digest(security.token);
+  }
 
   async start(host: string, port: number): Promise<{ url: string; port: number }> {
     const server = http.createServer((req, res) => void this.handle(req, res));
@@ -82,6 +120,9 @@ export class SimServer {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     try {
+      this.guard.secure(res);
+      const misdirected = this.guard.hostProblem(req);
+      if (misdirected !== null) throw new ApiError(421, "misdirected_request", misdirected);
       const url = new URL(req.url ?? "/", "http://panel");
       if (req.method === "GET" && (url.pathname === "/" || url.pathname === "/index.html")) {
         res
@@ -91,6 +132,20 @@ export class SimServer {
       }
       if (req.method === "GET" && url.pathname === "/api/panel") return json(res, 200, this.body());
       if (req.method === "GET" && url.pathname === "/api/events") {
+        const address = req.socket.remoteAddress ?? "unknown";
+        const mine = this.perAddress.get(address) ?? 0;
+        if (mine >= MAX_STREAMS_PER_ADDRESS || this.streams.size >= MAX_STREAMS)
+          throw new ApiError(
+            503,
+            "too_many_streams",
+            `at most ${MAX_STREAMS_PER_ADDRESS} live streams per address`,
+          );
+        this.perAddress.set(address, mine + 1);
+        req.on("close", () => {
+          const left = (this.perAddress.get(address) ?? 1) - 1;
+          if (left <= 0) this.perAddress.delete(address);
+          else this.perAddress.set(address, left);
+        });
         res.writeHead(200, {
           "content-type": "text/event-stream",
           "cache-control": "no-store",
@@ -104,6 +159,14 @@ export class SimServer {
       const m = /^\/api\/buttons\/([^/]+)\/(press|down|up)$/.exec(url.pathname);
       if (!m) throw new ApiError(404, "not_found", `no such resource: ${url.pathname}`);
       if (req.method !== "POST") throw new ApiError(405, "method_not_allowed", `${url.pathname} takes POST`);
+      const crossSite = this.guard.crossSiteProblem(req);
+      if (crossSite !== null) throw new ApiError(403, "cross_site", `${crossSite}: pressing is refused`);
+      if (!this.tokenAccepted(req, url))
+        throw new ApiError(
+          401,
+          "unauthorised",
+          "pressing needs the gateway token: send Authorization: Bearer <token>",
+        );
       const index = this.buttonIndex(m[1] ?? "");
       const action = m[2];
       if (action === "down" || action === "up") {
@@ -125,6 +188,13 @@ export class SimServer {
     }
   }
 
+  private tokenAccepted(req: http.IncomingMessage, url: URL): boolean {
+    if (this.tokenDigest === null) return true;
+    const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "");
+    const candidate = bearer?.[1] ?? url.searchParams.get("token");
+    return candidate !== null && candidate !== "" && timingSafeEqual(digest(candidate), this.tokenDigest);
+  }
+
   private buttonIndex(raw: string): number {
     const n = /^\d{1,2}$/.test(raw) ? Number(raw) : NaN;
     if (!(n >= 1 && n <= this.panel.size))
@@ -135,6 +205,10 @@ export class SimServer {
       );
     return n - 1;
   }
+}
+
+function digest(text: string): Buffer {
+  return createHash("sha256").update(text, "utf8").digest();
 }
 
 function json(res: http.ServerResponse, status: number, body: object): void {
