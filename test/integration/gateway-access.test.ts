@@ -26,9 +26,9 @@ function capturingLogger(): { logger: Logger; lines: string[] } {
       done();
     },
   });
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- winston's types split Transport
   const logger = winston.createLogger({
     level: "debug",
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- winston's types split Transport
     transports: [new winston.transports.Stream({ stream })],
   });
   return { logger, lines };
@@ -95,7 +95,7 @@ test("asked to listen beyond loopback with no token, a token is generated, saved
   );
   t.is(first.origin, "generated");
   t.regex(first.token ?? "", /^[A-Za-z0-9_-]{32}$/);
-  t.is(fs.readFileSync(path.join(stateDir, TOKEN_FILE), "utf8").trim(), first.token);
+  t.is(fs.readFileSync(path.join(stateDir, TOKEN_FILE), "utf8").trim(), first.token ?? "-");
   t.is(fs.statSync(path.join(stateDir, TOKEN_FILE)).mode & 0o777, 0o600);
   t.is(printed.length, 1);
   t.true(printed[0]?.includes(first.token ?? "-"));
