@@ -1,5 +1,12 @@
 import test from "ava";
-import { Topics, isValidBase, isValidPduId, parseOutletNumber } from "../../protocol/topics.ts";
+import { messageKindOf, type MessageKind } from "../../protocol/messages.ts";
+import {
+  Topics,
+  isValidBase,
+  isValidPduId,
+  parseOutletNumber,
+  type ParsedTopic,
+} from "../../protocol/topics.ts";
 
 const topics = new Topics("pipdu");
 
@@ -13,15 +20,48 @@ test("topic builders spell the documented contract", (t) => {
   t.is(topics.setFilter("rack1"), "pipdu/rack1/outlet/+/set");
 });
 
-test("parse reads back every topic the builders make", (t) => {
-  t.deepEqual(topics.parse("pipdu/rack1/outlet/12/set"), { pdu: "rack1", kind: "set", outlet: "12" });
-  t.deepEqual(topics.parse("pipdu/rack1/outlet/2/power"), {
-    pdu: "rack1",
-    kind: "metric",
-    outlet: "2",
-    metric: "power",
-  });
-  t.deepEqual(topics.parse("pipdu/rack1/availability"), { pdu: "rack1", kind: "availability" });
+test("parse reads back every topic the builders make, and each maps to its message kind", (t) => {
+  const cases: [string, ParsedTopic, MessageKind | null][] = [
+    [topics.availability("rack1"), { pdu: "rack1", kind: "availability" }, "availability"],
+    [topics.info("rack1"), { pdu: "rack1", kind: "info" }, "info"],
+    [topics.result("rack1"), { pdu: "rack1", kind: "result" }, "result"],
+    [topics.telemetry("rack1"), { pdu: "rack1", kind: "telemetry" }, "telemetry"],
+    [topics.diagnostics("rack1"), { pdu: "rack1", kind: "diagnostics" }, "diagnostics"],
+    [topics.pending("rack1"), { pdu: "rack1", kind: "pending" }, "pending"],
+    [topics.alarm("rack1"), { pdu: "rack1", kind: "alarm" }, "alarm"],
+    [topics.pduSet("rack1"), { pdu: "rack1", kind: "pdu-set" }, null],
+    [topics.set("rack1", 12), { pdu: "rack1", kind: "set", outlet: "12" }, null],
+    [topics.fault("rack1", 3), { pdu: "rack1", kind: "fault", outlet: "3" }, "fault"],
+    [
+      topics.powerOnBehavior("rack1", 3),
+      { pdu: "rack1", kind: "power_on_behavior", outlet: "3" },
+      "power_on_behavior",
+    ],
+    [
+      topics.powerOnBehaviorSet("rack1", 3),
+      { pdu: "rack1", kind: "power_on_behavior-set", outlet: "3" },
+      null,
+    ],
+  ];
+  for (const metric of ["state", "power", "current", "energy"] as const)
+    cases.push([
+      topics.outlet("rack1", 2, metric),
+      { pdu: "rack1", kind: "metric", outlet: "2", metric },
+      metric,
+    ]);
+  for (const metric of ["power", "current", "energy"] as const)
+    cases.push([topics.total("rack1", metric), { pdu: "rack1", kind: "total", metric }, `total/${metric}`]);
+  for (const [topic, parsed, kind] of cases) {
+    t.deepEqual(topics.parse(topic), parsed, topic);
+    t.is(messageKindOf(parsed), kind, topic);
+  }
+});
+
+test("the response level is not a PDU: <base>/response/... parses as no PDU topic", (t) => {
+  t.is(topics.response("pipdu-gateway-1a2b", "result"), "pipdu/response/pipdu-gateway-1a2b/result");
+  t.is(topics.responseFilter("pipdu-gateway-1a2b"), "pipdu/response/pipdu-gateway-1a2b/#");
+  t.is(topics.parse("pipdu/response/info"), null);
+  t.false(isValidPduId("response"));
 });
 
 test("parse refuses topics outside the tree or with bad ids", (t) => {
