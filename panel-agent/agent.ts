@@ -79,6 +79,7 @@ export class PanelAgent {
       this.sim = new SimServer(driver.sim, () => this.labels(), p.debounceMs + 2 * TICK_MS, {
         token: access.token,
         hosts: splitHosts(settings.gateway.hosts),
+        logger,
       });
       this.simUrl = (await this.sim.start(p.host, p.port)).url;
     }

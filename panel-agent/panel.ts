@@ -49,6 +49,9 @@ export interface PanelDeps {
 }
 
 type Target = "ON" | "OFF" | "TOGGLE";
+
+/** How long an agent whose availability says offline gets to answer a command anyway. */
+export const OFFLINE_ANSWER_MS = 3000;
 type Overlay =
   | { kind: "outlet"; button: number; until: number }
   | { kind: "hold"; button: number; progress: number }
@@ -136,7 +139,7 @@ export class Panel {
         case "holding":
           if (this.isPending(e.button)) break;
           this.overlay =
-            this.deps.options.locked || !this.pduOnline(binding.pdu)
+            this.deps.options.locked || !this.source?.get(binding.pdu)
               ? { kind: "outlet", button: e.button, until }
               : { kind: "hold", button: e.button, progress: e.progress };
           break;
@@ -156,7 +159,10 @@ export class Panel {
     if (this.deps.options.locked) return fail("The panel is locked.");
     const source = this.source;
     if (!source || !this.connected) return fail("No MQTT broker.");
-    if (!this.pduOnline(binding.pdu)) return fail(`PDU ${binding.pdu} is offline.`);
+    if (!source.get(binding.pdu)) return fail(`PDU ${binding.pdu} is offline.`);
+    // A retained "offline" may be forged: an offline PDU's agent still gets the command and a short while to
+    // answer (one that is really away is not subscribed, so the command cannot run later).
+    const online = this.pduOnline(binding.pdu);
     const target = this.target(button);
     const request: CommandRequest = {
       action: target === "TOGGLE" ? "toggle" : target === "ON" ? "on" : "off",
@@ -166,7 +172,7 @@ export class Panel {
     this.pending.add(key);
     this.overlay = { kind: "pending", button, target };
     this.deps.logger.info(`button ${button + 1}: ${request.action} ${key}`, { component: "panel" });
-    source.command(binding.pdu, binding.outlet, request).then(
+    source.command(binding.pdu, binding.outlet, request, online ? undefined : OFFLINE_ANSWER_MS).then(
       (result) =>
         this.finish(
           button,
@@ -175,7 +181,11 @@ export class Panel {
             ? { ok: true, state: result.state ?? null }
             : { ok: false, message: result.error?.message ?? "Refused by the PDU." },
         ),
-      () => this.finish(button, key, { ok: false, message: "No answer from the PDU." }),
+      () =>
+        this.finish(button, key, {
+          ok: false,
+          message: online ? "No answer from the PDU." : `PDU ${binding.pdu} is offline.`,
+        }),
     );
   }
 

@@ -44,13 +44,17 @@ class FakeSource implements PduSource {
     pdu: string;
     outlet: number;
     request: CommandRequest;
+    timeoutMs: number | undefined;
     resolve: (r: ResultPayload) => void;
+    reject: (err: Error) => void;
   }[] = [];
   get(pdu: string): PduView | undefined {
     return this.pdus.get(pdu);
   }
-  command(pdu: string, outlet: number, request: CommandRequest): Promise<ResultPayload> {
-    return new Promise((resolve) => this.sent.push({ pdu, outlet, request, resolve }));
+  command(pdu: string, outlet: number, request: CommandRequest, timeoutMs?: number): Promise<ResultPayload> {
+    return new Promise((resolve, reject) =>
+      this.sent.push({ pdu, outlet, request, timeoutMs, resolve, reject }),
+    );
   }
   addPdu(id: string, states: ("ON" | "OFF")[], online = true, protectedOutlets: number[] = []): void {
     const outlets = new Map<number, OutletView>();
@@ -236,11 +240,30 @@ test("a locked panel shows outlets but never switches them", async (t) => {
   t.deepEqual(hw.lines.slice(1, 3), ["Failed:             ", "The panel is locked."]);
 });
 
-test("a long press on an offline PDU's button sends nothing and says why", async (t) => {
-  const { hw, press, source } = setup();
+test("a long press on an offline PDU's button gives its agent 3 s to answer; no answer: it says the PDU is offline", async (t) => {
+  const { hw, press, source, panel } = setup();
   await press(3, 2000);
-  t.is(source.sent.length, 0);
+  t.is(source.sent.length, 1);
+  t.is(source.sent[0]?.timeoutMs, 3000);
+  source.sent[0]?.reject(new Error("no result in time"));
+  await panel.settled();
   t.deepEqual(hw.lines.slice(1, 3), ["Failed:             ", "PDU pdu2 is offline."]);
+});
+
+test("a long press on a PDU whose offline was forged is carried out when its agent answers", async (t) => {
+  const { hw, press, source, panel } = setup();
+  await press(3, 2000);
+  source.sent[0]?.resolve({ outlet: 1, command: "off", status: "ok", state: "OFF" });
+  await panel.settled();
+  t.regex(hw.lines.join("\n"), /OFF/);
+});
+
+test("a long press on a PDU the panel has never seen sends nothing and says why", async (t) => {
+  const { hw, press, source, panel } = setup({ buttons: [{ pdu: "pdu9", outlet: 1 }] });
+  await press(0, 2000);
+  await panel.settled();
+  t.is(source.sent.length, 0);
+  t.deepEqual(hw.lines.slice(1, 3), ["Failed:             ", "PDU pdu9 is offline."]);
 });
 
 test("a lost broker darkens every LED and the LCD says the panel is reconnecting; it recovers", async (t) => {

@@ -11,6 +11,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { HttpGuard } from "../../lib/http-guard.ts";
 import { realSleep } from "../../lib/sleep.ts";
+import type { Logger } from "../../log/logger.ts";
 import type { SimPanel } from "./sim-panel.ts";
 
 export const MAX_PRESS_MS = 60_000;
@@ -41,6 +42,8 @@ export interface SimServerSecurity {
   token: string | null;
   /** Extra host names the page answers to. */
   hosts: readonly string[];
+  /** Where an unexpected failure is logged with its stack. */
+  logger?: Logger;
 }
 
 export interface ButtonLabel {
@@ -83,7 +86,7 @@ export class SimServer {
     private readonly labels: () => ButtonLabel[],
     /** Wait after a release before answering, so the panel has debounced it and back-to-back presses stay apart. */
     private readonly settleMs = 0,
-    security: SimServerSecurity = { token: null, hosts: [] },
+    private readonly security: SimServerSecurity = { token: null, hosts: [] },
   ) {
     this.guard = new HttpGuard({ hosts: security.hosts, contentSecurityPolicy: pagePolicy() });
     this.tokenDigest = security.token === null || security.token === "" ? null : digest(security.token);
@@ -184,6 +187,12 @@ export class SimServer {
     } catch (err) {
       if (err instanceof ApiError)
         return json(res, err.status, { error: { code: err.code, message: err.message } });
+      this.security.logger?.error(
+        `panel page: ${req.method ?? "?"} failed: ${(err as Error).stack ?? String(err)}`,
+        {
+          component: "panel",
+        },
+      );
       json(res, 500, { error: { code: "internal", message: (err as Error).message } });
     }
   }
@@ -212,6 +221,10 @@ function digest(text: string): Buffer {
 }
 
 function json(res: http.ServerResponse, status: number, body: object): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
   res
     .writeHead(status, { "content-type": "application/json", "cache-control": "no-store" })
     .end(JSON.stringify(body));
