@@ -102,7 +102,12 @@ export class PdudaemonListener {
         socket.end();
         return;
       }
-      void this.answerLine(socket, buffer);
+      this.answerLine(socket, buffer).catch((err: unknown) => {
+        this.deps.logger.error(`pdudaemon tcp: answering failed: ${(err as Error).stack ?? String(err)}`, {
+          component: "gateway",
+        });
+        this.reply(socket, "nack: internal error\n");
+      });
     };
     const onData = (chunk: Buffer): void => {
       buffer = Buffer.concat([buffer, chunk]);
