@@ -4,7 +4,7 @@
 // (`pipdu start`) and as separate processes. Afterwards every process is alive and valid commands, from the
 // REST API and from the panel, are still obeyed.
 import test, { type ExecutionContext } from "ava";
-import type { MqttClient } from "mqtt";
+import type { IPublishPacket, MqttClient } from "mqtt";
 import { connectClient } from "./helpers/mqtt-clients.ts";
 import { BROKERS, eventually, exited, freePort, spawnPipdu, startBroker, tempDir } from "./helpers/system.ts";
 import { waitForPdu } from "./gateway-harness.ts";
@@ -194,6 +194,22 @@ for (const kind of BROKERS) {
     await waitForGateway(base);
     await waitForPanel(panel);
     const live = await fuzz(fuzzer, false);
+    // MQTT 5: junk on the very response topic each command names, with its correlation data, ahead of the agent.
+    let junked = 0;
+    if (kind === "mosquitto") {
+      await fuzzer.subscribeAsync("pipdu/+/outlet/+/set", { qos: 1 });
+      fuzzer.on("message", (_topic, _payload, packet: IPublishPacket) => {
+        const responseTopic = packet.properties?.responseTopic;
+        const correlationData = packet.properties?.correlationData;
+        if (typeof responseTopic !== "string") return;
+        junked++;
+        for (const payload of PAYLOADS)
+          void fuzzer.publishAsync(responseTopic, payload, {
+            qos: 1,
+            ...(correlationData ? { properties: { correlationData } } : {}),
+          });
+      });
+    }
     for (const [name, child] of [
       ["pdu", pdu],
       ["gateway", gateway],
@@ -203,6 +219,7 @@ for (const kind of BROKERS) {
       t.notRegex(child.output(), /uncaught|unhandled|TypeError|RangeError/i, name);
     }
     await stillObeys(t, base, panel);
+    if (kind === "mosquitto") t.true(junked >= 2, "the REST command and the panel's press drew junk answers");
     t.regex(gateway.output(), /dropped info message: invalid/, "the gateway says what it dropped");
     const metrics = await (await fetch(`${base}/metrics`)).text();
     t.regex(metrics, /pipdu_gateway_messages_dropped_total\{kind="info",reason="invalid"\} \d+/);
