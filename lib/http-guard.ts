@@ -1,7 +1,9 @@
 // What every piPDU HTTP server (the gateway, the simulated panel) checks before anything else, so that no
 // web page a browser opens elsewhere can use it:
-// - the Host header must name this server (its IP addresses, localhost, the machine's host name, or a
-//   configured name): a DNS-rebinding page, whose requests carry its own host name, reads nothing;
+// - a browser's request must name this server in its Host header (an IP address, localhost, the machine's
+//   host name, or a configured name): a DNS-rebinding page, whose requests carry its own host name, reads
+//   nothing. Programs (no Origin, no Sec-Fetch-*, no "Mozilla/" user agent) may use any name — a lab's
+//   FQDN in a LAVA device dictionary keeps working; rebinding needs a browser;
 // - a request that changes something must not come from another site: an Origin that is not this server's
 //   own, `Sec-Fetch-Site` other than same-origin/none, or a foreign Referer is refused. Programs (pduclient,
 //   labgrid, LAVA, curl, `pipdu client`) send none of these and are unaffected;
@@ -48,10 +50,10 @@ export class HttpGuard {
     res.setHeader("cross-origin-opener-policy", "same-origin");
   }
 
-  /** Null when the Host header names this server (or is absent, as from an HTTP/1.0 program); else why not. */
+  /** Null when the Host header names this server, or the request is not a browser's; else why not. */
   hostProblem(req: IncomingMessage): string | null {
     const header = req.headers.host;
-    if (header === undefined) return null;
+    if (header === undefined || !fromBrowser(req)) return null;
     const name = hostName(header);
     if (name === null) return "malformed Host header";
     if (net.isIP(name) !== 0 || this.names.has(name) || name.endsWith(".localhost")) return null;
@@ -73,6 +75,16 @@ export class HttpGuard {
     if (referer !== undefined && originHost(referer) !== own) return "request from another site (Referer)";
     return null;
   }
+}
+
+/** Browsers send Sec-Fetch-* (all current ones) or Origin, and a user agent starting "Mozilla/"; programs do not. */
+export function fromBrowser(req: IncomingMessage): boolean {
+  return (
+    header(req, "sec-fetch-site") !== undefined ||
+    header(req, "sec-fetch-mode") !== undefined ||
+    header(req, "origin") !== undefined ||
+    /^Mozilla\//.test(header(req, "user-agent") ?? "")
+  );
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

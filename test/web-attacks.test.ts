@@ -9,14 +9,15 @@ import test, { type ExecutionContext } from "ava";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { silentLogger } from "../log/logger.ts";
 import { PanelAgent } from "../panel-agent/agent.ts";
-import { startGateway, waitForPdu } from "./gateway-harness.ts";
+import { rawHttp, startGateway, waitForPdu } from "./gateway-harness.ts";
 import { freePort, startAgent, startBroker, testSettings, type InProcessAgent } from "./helpers/system.ts";
 
 const CHROMIUM = process.env["PIPDU_CHROMIUM"] ?? "/usr/bin/chromium";
 const hasChromium = fs.existsSync(CHROMIUM);
 if (!hasChromium && process.env["CI"] === "true")
   throw new Error(`no browser at ${CHROMIUM}: CI must run the web attack tests (apt-get install chromium)`);
-const browserTest = hasChromium ? test : test.skip;
+// One browser at a time: each test launches its own Chromium, and a machine with two cores runs other tests too.
+const browserTest = hasChromium ? test.serial : test.skip;
 
 /** Outlets 1 (protected) and 3–8 on, so any switch-off shows. */
 const ON = [1, 3, 4, 5, 6, 7, 8];
@@ -204,6 +205,29 @@ browserTest("DNS rebinding: a name the servers do not answer to reads nothing fr
   }
   // The same paths by address work.
   t.is((await page.goto(`${gw.base}/api/pdus`))?.status(), 200);
+});
+
+test("programs may name the gateway by any host name (a lab FQDN in a LAVA dictionary); a browser may not", async (t) => {
+  const { agent, gw } = await system(t);
+  const request = (userAgent: string): string =>
+    [
+      "GET /power/control/off?hostname=pdu1&port=4 HTTP/1.1",
+      `Host: pdu1.lab.example.com:${gw.pdudaemonPort}`,
+      `User-Agent: ${userAgent}`,
+      "Accept: */*",
+      "Connection: close",
+      "",
+      "",
+    ].join("\r\n");
+  const browser = await rawHttp(gw.pdudaemonPort, request("Mozilla/5.0 (X11; Linux x86_64) Chrome/140"));
+  t.regex(browser, /^HTTP\/1\.1 421 /);
+  t.deepEqual(await relays(agent), ON);
+  const program = await rawHttp(gw.pdudaemonPort, request("python-requests/2.32.3"));
+  t.regex(program, /^HTTP\/1\.1 200 /);
+  t.deepEqual(
+    await relays(agent),
+    ON.filter((n) => n !== 4),
+  );
 });
 
 test("HEAD never switches, even from a program", async (t) => {
