@@ -14,7 +14,7 @@ import type { Logger } from "../log/logger.ts";
 import { MAX_OUTLETS, messageKindOf, parseMessage } from "../protocol/messages.ts";
 import type { InfoPayload, OutletState, ResultPayload } from "../protocol/payloads.ts";
 import { Topics } from "../protocol/topics.ts";
-import { MessageGuard } from "./message-guard.ts";
+import { MessageGuard } from "../lib/message-guard.ts";
 
 export interface OutletView {
   number: number;

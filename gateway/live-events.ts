@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { PduDirectory } from "../client/pdu-directory.ts";
 import type { ResultPayload } from "../protocol/payloads.ts";
-import type { MessageGuard } from "../client/message-guard.ts";
+import type { MessageGuard } from "../lib/message-guard.ts";
 import { pduJson } from "./views.ts";
 
 const COALESCE_MS = 100;

@@ -9,7 +9,7 @@ import type { Logger } from "../log/logger.ts";
 import { gatewayAccess } from "../lib/gateway-access.ts";
 import { splitHosts } from "../lib/http-guard.ts";
 import { connectMqtt } from "../lib/mqtt-connect.ts";
-import { MessageGuard } from "../client/message-guard.ts";
+import { MessageGuard } from "../lib/message-guard.ts";
 import { PduDirectory } from "../client/pdu-directory.ts";
 import { Topics } from "../protocol/topics.ts";
 import { resolveButtons, type ButtonBinding } from "./config-schema.ts";
