@@ -9,6 +9,7 @@ import { sendError, sendJson, sendText } from "./http-util.ts";
 import type { OutcomeCode } from "./outlet-commands.ts";
 import { resolveOutlet, resolvePdu } from "./outlet-resolver.ts";
 import { parseHttpRequest, printable } from "./pdudaemon-request.ts";
+import { redactSecrets } from "./redact.ts";
 import type { PdudaemonService } from "./pdudaemon-service.ts";
 import { outletJson, pduJson } from "./views.ts";
 
@@ -64,7 +65,9 @@ export class PdudaemonHttp {
     const header = tokenOf(req, new URLSearchParams());
     if (header !== undefined && request.token === undefined) request.token = header;
     const outcome = await this.service.handle("pdudaemon-http", request, req.socket.remoteAddress);
-    const what = `${command} ${request.alias ?? `${request.hostname ?? "?"} ${request.port ?? "?"}`}`;
+    const what = redactSecrets(
+      `${command} ${request.alias ?? `${request.hostname ?? "?"} ${request.port ?? "?"}`}`,
+    );
     if (outcome.code === "ok") {
       this.logger.info(`pdudaemon http: ${printable(what, 80)}: ${outcome.message}`, {
         component: "gateway",

@@ -144,7 +144,9 @@ export class PdudaemonListener {
     } catch (err) {
       outcome = { code: "refused", message: (err as Error).message };
     }
-    const request = `${parsed.value.hostname ?? ""} ${parsed.value.port ?? ""} ${parsed.value.command}`;
+    const request = redactSecrets(
+      `${parsed.value.hostname ?? ""} ${parsed.value.port ?? ""} ${parsed.value.command}`,
+    );
     if (outcome.code === "ok") {
       this.deps.logger.info(`pdudaemon tcp: ${request}: ${outcome.message}`, { component: "gateway" });
       return this.reply(socket, "ack\n");
