@@ -40,10 +40,14 @@ export class MessageGuard {
     const more =
       last && last.suppressed > 0 ? ` (${last.suppressed} more dropped since the last report)` : "";
     this.lastLogged.set(key, { at: now, suppressed: 0 });
-    const level = reason === "handler_error" ? "error" : "warn";
-    this.logger?.[level](`dropped ${kind} message: ${reason}: ${detail}${more}`, {
-      component: this.component,
-    });
+    if (reason === "handler_error")
+      this.logger?.error(`${kind} handler failed (the process goes on): ${detail}${more}`, {
+        component: this.component,
+      });
+    else
+      this.logger?.warn(`dropped ${kind} message: ${reason}: ${detail}${more}`, {
+        component: this.component,
+      });
   }
 
   /** An exception a handler or a timer threw: counted and logged with its stack, never rethrown. */
