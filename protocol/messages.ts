@@ -150,9 +150,10 @@ function word<W extends string>(payload: Payload, words: readonly W[]): Parsed<W
 function reading(payload: Payload): Parsed<number> {
   const t = text(payload, MAX_TEXT_BYTES);
   if (!t.ok) return t;
-  if (!/^[0-9]+(\.[0-9]+)?$/.test(t.value)) return fail(`${quote(t.value)} is not a decimal number`);
-  const n = Number(t.value);
-  return n <= MAX_READING ? { ok: true, value: n } : fail(`${quote(t.value)} is out of range`);
+  if (!/^-?[0-9]+(\.[0-9]+)?$/.test(t.value)) return fail(`${quote(t.value)} is not a decimal number`);
+  // "-0.0" (a reading that rounds to zero from below) is zero; anything really negative is refused.
+  const n = Math.abs(Number(t.value)) === 0 ? 0 : Number(t.value);
+  return n >= 0 && n <= MAX_READING ? { ok: true, value: n } : fail(`${quote(t.value)} is out of range`);
 }
 
 function json<T>(payload: Payload, shape: (v: unknown) => Parsed<T>): Parsed<T> {

@@ -2,6 +2,14 @@ import test from "ava";
 import { loadConfig } from "../../config/load.ts";
 import { MESSAGE_PARSERS, parseMessage, type MessageKind } from "../../protocol/messages.ts";
 import { buildInfo } from "../../pdu-agent/snapshot.ts";
+import {
+  OFFLINE,
+  ONLINE,
+  formatCurrent,
+  formatEnergy,
+  formatPower,
+  formatState,
+} from "../../protocol/payloads.ts";
 
 const KINDS = Object.keys(MESSAGE_PARSERS) as MessageKind[];
 
@@ -136,4 +144,15 @@ test("extra fields are ignored: a newer agent's info still parses", (t) => {
   const base = JSON.parse(VALID.info[0]) as Record<string, unknown>;
   const parsed = parseMessage("info", JSON.stringify({ ...base, future: { anything: [1, 2] } }));
   t.true(parsed.ok);
+});
+
+test("what the publishers' formatters write parses back: one contract for both sides", (t) => {
+  t.deepEqual(parseMessage("state", formatState(true)), { ok: true, value: "ON" });
+  t.deepEqual(parseMessage("power", formatPower(230.46)), { ok: true, value: 230.5 });
+  t.deepEqual(parseMessage("current", formatCurrent(1.0004)), { ok: true, value: 1 });
+  t.deepEqual(parseMessage("energy", formatEnergy(12.34567)), { ok: true, value: 12.3457 });
+  t.deepEqual(parseMessage("total/power", formatPower(0)), { ok: true, value: 0 });
+  t.deepEqual(parseMessage("power", formatPower(-0.00001)), { ok: true, value: 0 }, '"-0.0" is zero');
+  t.deepEqual(parseMessage("availability", ONLINE), { ok: true, value: "online" });
+  t.deepEqual(parseMessage("availability", OFFLINE), { ok: true, value: "offline" });
 });
