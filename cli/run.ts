@@ -60,7 +60,13 @@ export async function runPdu(
     await controller.close();
     throw err;
   }
-  return () => agent.stop();
+  // PDUs behind drivers (PIPDU_PDUDAEMON_CONFIG, pdudaemon.pdus), each its own agent beside this one.
+  const { runDriverPdus } = await import("../pdu-agent/drivers/run-driver-pdus.ts");
+  const stopDrivers = await runDriverPdus(settings, logger, () => homeAssistantPlugins({ configurationUrl }));
+  return async () => {
+    await stopDrivers();
+    await agent.stop();
+  };
 }
 
 /** Embedded broker (when enabled) + pdu-agent; the agent talks to the embedded broker. */

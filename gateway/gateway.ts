@@ -13,6 +13,7 @@ import { connectMqtt } from "../lib/mqtt-connect.ts";
 import type { Logger } from "../log/logger.ts";
 import { Topics } from "../protocol/topics.ts";
 import { normaliseAliases } from "./aliases.ts";
+import { pdudaemonAliases } from "../config/pdudaemon-config.ts";
 import { TokenCheck } from "./auth.ts";
 import { createApp } from "./http-app.ts";
 import { LiveEvents } from "./live-events.ts";
@@ -76,7 +77,8 @@ export class Gateway {
       directory,
       commands,
       tokens,
-      aliases: normaliseAliases(gateway.aliases),
+      // A PDUDaemon config file's aliases, then piPDU's own (which win on a clash).
+      aliases: normaliseAliases({ ...pdudaemonAliases(settings), ...gateway.aliases }),
     });
     const events = new LiveEvents(directory);
     this.events = events;

@@ -1,0 +1,46 @@
+// HTTP for the device drivers: a timeout on every request, a size limit on every answer, JSON parsed without
+// trusting its shape (callers read it through the `field` helpers).
+const TIMEOUT_MS = 5000;
+const MAX_BYTES = 64 * 1024;
+
+export async function httpJson(url: string, init: RequestInit = {}): Promise<unknown> {
+  let response: Response;
+  try {
+    response = await fetch(url, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS), redirect: "error" });
+  } catch (err) {
+    const cause = (err as { cause?: { message?: string } }).cause?.message;
+    throw new Error(`${printableUrl(url)}: ${cause ?? (err as Error).message}`);
+  }
+  const text = await response.text();
+  if (text.length > MAX_BYTES) throw new Error(`${printableUrl(url)}: answer longer than ${MAX_BYTES} bytes`);
+  if (!response.ok) throw new Error(`${printableUrl(url)}: HTTP ${response.status}`);
+  if (text.trim() === "") return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new Error(`${printableUrl(url)}: answer is not JSON`);
+  }
+}
+
+/** The URL without its query (where Tasmota carries a password). */
+function printableUrl(url: string): string {
+  return url.split("?")[0] ?? url;
+}
+
+export function field(value: unknown, key: string): unknown {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
+}
+
+/** "ON"/"OFF" (any case), true/false → boolean; anything else → null. */
+export function onOff(value: unknown): boolean | null {
+  if (typeof value === "boolean") return value;
+  if (typeof value !== "string") return null;
+  const v = value.toUpperCase();
+  return v === "ON" ? true : v === "OFF" ? false : null;
+}
+
+export function finite(value: unknown): number | null {
+  return typeof value === "number" && Number.isFinite(value) ? value : null;
+}
