@@ -25,11 +25,11 @@ export class LocalCmdline implements DeviceIo {
     if (this.cmdOn === null && this.cmdOff === null) options.fail('needs "cmd_on" and/or "cmd_off"');
   }
 
-  switch(outlet: number, on: boolean): Promise<void> {
+  async switch(outlet: number, on: boolean): Promise<void> {
     const template = on ? this.cmdOn : this.cmdOff;
-    if (template === null) return Promise.reject(new Error(`no ${on ? "cmd_on" : "cmd_off"} configured`));
+    if (template === null) throw new Error(`no ${on ? "cmd_on" : "cmd_off"} configured`);
     const command = commandFor(template, outlet);
-    return new Promise((resolve, reject) => {
+    await new Promise<void>((resolve, reject) => {
       execFile("/bin/sh", ["-c", command], { timeout: TIMEOUT_MS }, (err, _stdout, stderr) => {
         if (!err) {
           resolve();
