@@ -54,6 +54,8 @@ export class Gateway {
   async start(): Promise<GatewayAddress> {
     const { settings, logger } = this.options;
     const { mqtt, gateway } = settings;
+    // A PDUDaemon config file's aliases, then piPDU's own (which win on a clash).
+    const aliases = normaliseAliases({ ...pdudaemonAliases(settings), ...gateway.aliases });
     this.client = await connectMqtt({
       url: mqtt.url,
       clientId: `pipdu-gateway-${randomBytes(4).toString("hex")}`,
@@ -77,8 +79,7 @@ export class Gateway {
       directory,
       commands,
       tokens,
-      // A PDUDaemon config file's aliases, then piPDU's own (which win on a clash).
-      aliases: normaliseAliases({ ...pdudaemonAliases(settings), ...gateway.aliases }),
+      aliases,
     });
     const events = new LiveEvents(directory);
     this.events = events;

@@ -9,12 +9,14 @@ import { driverPdusFromSettings, type DriverPdu } from "./driver-pdus.ts";
 
 const RETRY_START_MS = 30_000;
 
+export { driverPdusFromSettings };
+
+/** Starts the PDUs from driverPdusFromSettings(); resolves with the function that stops them all. */
 export async function runDriverPdus(
-  settings: Settings,
+  pdus: DriverPdu[],
   logger: Logger,
   plugins: (settings: Settings) => AgentPlugin[],
 ): Promise<() => Promise<void>> {
-  const pdus = await driverPdusFromSettings(settings, logger);
   const agents: PduAgent[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let stopping = false;

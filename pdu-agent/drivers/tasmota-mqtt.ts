@@ -18,6 +18,7 @@ export class TasmotaMqtt implements DeviceIo {
   private readonly states: (boolean | null)[];
   private readonly amps: number[];
   private client: MqttClient | null = null;
+  private connecting: Promise<MqttClient> | null = null;
   private online: boolean | null = null;
   private readonly waiters = new Set<() => void>();
   private readonly abort = new AbortController();
@@ -111,8 +112,16 @@ export class TasmotaMqtt implements DeviceIo {
     });
   }
 
-  private async connected(): Promise<MqttClient> {
-    if (this.client) return this.client;
+  /** One connection, however many reads and switches ask for it at once. */
+  private connected(): Promise<MqttClient> {
+    this.connecting ??= this.connect().catch((err: unknown) => {
+      this.connecting = null;
+      throw err;
+    });
+    return this.connecting;
+  }
+
+  private async connect(): Promise<MqttClient> {
     const { mqtt } = this.settings;
     const client = await connectMqtt({
       url: mqtt.url,
