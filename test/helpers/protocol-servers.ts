@@ -97,7 +97,7 @@ export async function startModbusServer(t: ExecutionContext): Promise<ModbusServ
   });
   stopOnTeardown(t, child);
   let out = "";
-  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
   for (let i = 0; !out.includes(`listening ${port}`); i++) {
     if (child.exitCode !== null || i > 100) throw new Error("the pymodbus server did not start");
     await new Promise((r) => setTimeout(r, 100));
