@@ -1,7 +1,7 @@
 // PDUDaemon's configuration file (pdudaemon.conf, JSON) read as it is: `daemon`, `pdus` with per-PDU `driver`,
 // `retries` and `retrydelay`, and `aliases`. Each PDUDaemon hostname becomes a PDU id for MQTT; a bad entry is a
 // problem for that PDU only, reported by name, so the other PDUs still run.
-import fs from "node:fs";
+import fs from "node:fs/promises";
 import type { Settings } from "./settings.ts";
 
 /** PDUDaemon's defaults (pdudaemon/__init__.py): 5 attempts, 5 seconds apart. */
@@ -45,10 +45,10 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Reads a PDUDaemon config file at start-up. A file that cannot be read or parsed stops start-up. */
-export function readPdudaemonFile(file: string): PdudaemonFile {
+export async function readPdudaemonFile(file: string): Promise<PdudaemonFile> {
   let text: string;
   try {
-    text = fs.readFileSync(file, "utf8");
+    text = await fs.readFile(file, "utf8");
   } catch (err) {
     throw new PdudaemonConfigError(
       `pdudaemon.config (PIPDU_PDUDAEMON_CONFIG) = "${file}": cannot be read: ${(err as Error).message}`,
@@ -167,9 +167,11 @@ function seconds(value: unknown, fallback: number): number | null {
 }
 
 /** Driver PDUs from the PDUDaemon file (PIPDU_PDUDAEMON_CONFIG) and from piPDU's own `pdudaemon.pdus`. */
-export function driverPduConfigs(settings: Settings): { pdus: DriverPduConfig[]; problems: string[] } {
+export async function driverPduConfigs(
+  settings: Settings,
+): Promise<{ pdus: DriverPduConfig[]; problems: string[] }> {
   const { config = null, pdus = {} } = settings.pdudaemon;
-  const file = config === null ? null : readPdudaemonFile(config);
+  const file = config === null ? null : await readPdudaemonFile(config);
   const problems = [...(file?.problems ?? [])];
   const own = parsePdus(pdus, problems);
   const all = [...(file?.pdus ?? [])];
@@ -188,7 +190,7 @@ export function driverPduConfigs(settings: Settings): { pdus: DriverPduConfig[];
 }
 
 /** The aliases of the PDUDaemon file, for the gateway's PDUDaemon API (empty without a file). */
-export function pdudaemonAliases(settings: Settings): PdudaemonFile["aliases"] {
+export async function pdudaemonAliases(settings: Settings): Promise<PdudaemonFile["aliases"]> {
   const { config = null } = settings.pdudaemon;
-  return config === null ? {} : readPdudaemonFile(config).aliases;
+  return config === null ? {} : (await readPdudaemonFile(config)).aliases;
 }

@@ -55,7 +55,7 @@ export class Gateway {
     const { settings, logger } = this.options;
     const { mqtt, gateway } = settings;
     // A PDUDaemon config file's aliases, then piPDU's own (which win on a clash).
-    const aliases = normaliseAliases({ ...pdudaemonAliases(settings), ...gateway.aliases });
+    const aliases = normaliseAliases({ ...(await pdudaemonAliases(settings)), ...gateway.aliases });
     this.client = await connectMqtt({
       url: mqtt.url,
       clientId: `pipdu-gateway-${randomBytes(4).toString("hex")}`,

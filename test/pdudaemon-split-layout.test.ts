@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import test from "ava";
 import { waitForPdu } from "./gateway-harness.ts";
-import { eventually, freePort, spawnPipdu, tempDir, waitForPort } from "./helpers/system.ts";
+import { eventually, exited, freePort, spawnPipdu, tempDir, waitForPort } from "./helpers/system.ts";
 
 test("pipdu pdu runs a PDUDaemon config's PDUs and pipdu gateway serves them by hostname and alias", async (t) => {
   t.timeout(90_000);
@@ -71,4 +71,21 @@ test("pipdu pdu runs a PDUDaemon config's PDUs and pipdu gateway serves them by 
   const lines = (): string[] => fs.readFileSync(log, "utf8").split("\n").filter(Boolean);
   await eventually("the commands", () => (lines().length >= 4 ? true : undefined));
   t.deepEqual(lines(), ["strip 3 on", "strip 5 off", "strip 5 on", "box 2 on"]);
+});
+
+test("a PDUDaemon config that is not JSON stops pipdu pdu with one line naming the file", async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, "pdudaemon.conf");
+  fs.writeFileSync(file, '{"pdus": {');
+  const child = spawnPipdu(t, ["pdu"], {
+    PIPDU_MQTT_URL: "mqtt://127.0.0.1:1",
+    PIPDU_HARDWARE: "sim",
+    PIPDU_STATE_DIR: dir,
+    PIPDU_PDUDAEMON_CONFIG: file,
+  });
+  t.is(await exited(child), 1);
+  t.regex(
+    child.output(),
+    new RegExp(`pdudaemon\\.config \\(PIPDU_PDUDAEMON_CONFIG\\) = "${file}": not JSON`),
+  );
 });

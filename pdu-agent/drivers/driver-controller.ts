@@ -1,6 +1,7 @@
 // A network or command-line PDU as an OutletController. The device side (DeviceIo) only switches and reads;
 // this class adds what PDUDaemon's runner does (`retries` attempts, `retrydelay` seconds apart) and what
 // it lacks: every switch is read back where the device can say, and otherwise the state piPDU last set is kept.
+import { CoalescedWriter, readJson } from "../../lib/durable-file.ts";
 import { realSleep, type Sleep } from "../../lib/sleep.ts";
 import { HardwareError, type HardwareInfo, type OutletController } from "../hardware/outlet-controller.ts";
 import type { LinkCounters } from "../hardware/register-client.ts";
@@ -24,12 +25,16 @@ export interface DriverControllerOptions {
   retries: number;
   /** Seconds between attempts (PDUDaemon `retrydelay`). */
   retryDelay: number;
+  /** Where the states piPDU set are kept, so a write-only device shows them again after a restart. */
+  stateFile?: string;
   sleep?: Sleep;
 }
 
 export class DriverController implements OutletController {
   readonly outletCount: number;
   private readonly known: boolean[];
+  private readonly saved: CoalescedWriter | null;
+  private loaded = false;
   private readonly closing = new AbortController();
   private readonly stats: LinkCounters = {
     transactions: 0,
@@ -47,19 +52,22 @@ export class DriverController implements OutletController {
   ) {
     this.outletCount = options.outletCount;
     this.known = new Array<boolean>(options.outletCount).fill(false);
+    this.saved = options.stateFile === undefined ? null : new CoalescedWriter(options.stateFile);
   }
 
-  describe(): Promise<HardwareInfo> {
-    return Promise.resolve({
+  async describe(): Promise<HardwareInfo> {
+    await this.load();
+    return {
       kind: "driver",
       firmwareVersion: `${this.options.driver} ${this.options.address}`,
       protocolVersion: 0,
       outletCount: this.outletCount,
       resetCause: "none",
-    });
+    };
   }
 
   async readRelays(): Promise<boolean[]> {
+    await this.load();
     if (!this.io.read) return [...this.known];
     const states = await this.counted(() => this.io.read?.() ?? Promise.resolve([]));
     for (let i = 0; i < this.outletCount; i++) {
@@ -82,6 +90,7 @@ export class DriverController implements OutletController {
       try {
         await this.counted(() => this.io.switch(outlet, on));
         this.known[outlet - 1] = on;
+        this.saved?.schedule(() => JSON.stringify(this.known));
         const states = await this.readRelays();
         if (states[outlet - 1] !== on)
           throw new HardwareError(
@@ -118,7 +127,19 @@ export class DriverController implements OutletController {
 
   async close(): Promise<void> {
     this.closing.abort();
+    await this.saved?.flush().catch(() => undefined);
     await this.io.close?.();
+  }
+
+  /** The states piPDU last set, as saved; a missing or unreadable file means all off. */
+  private async load(): Promise<void> {
+    if (this.loaded || this.saved === null) return;
+    this.loaded = true;
+    const saved = await readJson(this.saved.file).catch(() => null);
+    if (!Array.isArray(saved)) return;
+    saved.slice(0, this.outletCount).forEach((on, i) => {
+      if (typeof on === "boolean") this.known[i] = on;
+    });
   }
 
   private async counted<T>(run: () => Promise<T>): Promise<T> {

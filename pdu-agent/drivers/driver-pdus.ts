@@ -20,7 +20,7 @@ export interface DriverPdu {
 
 /** Every driver-backed PDU the configuration declares that can run; problems are logged, one line each. */
 export async function driverPdusFromSettings(settings: Settings, logger: Logger): Promise<DriverPdu[]> {
-  const { pdus, problems } = driverPduConfigs(settings);
+  const { pdus, problems } = await driverPduConfigs(settings);
   const log = { component: "drivers" };
   for (const problem of problems) logger.error(problem, log);
   const out: DriverPdu[] = [];
@@ -58,6 +58,7 @@ async function driverPdu(pdu: DriverPduConfig, base: Settings, logger: Logger): 
     outletCount,
     retries: pdu.retries,
     retryDelay: pdu.retryDelay,
+    stateFile: path.join(settings.stateDir, "outlets.json"),
   });
   return { pduId: pdu.pduId, hostname: pdu.hostname, driver: pdu.driver, controller, settings };
 }

@@ -1,5 +1,8 @@
 // What every driver-backed PDU gets from DriverController: PDUDaemon's retries and retry delay, a switch read
 // back where the device can say, and the state piPDU set where it cannot.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import test from "ava";
 import { DriverController, type DeviceIo } from "../../pdu-agent/drivers/driver-controller.ts";
 import { HardwareError } from "../../pdu-agent/hardware/outlet-controller.ts";
@@ -77,4 +80,34 @@ test("outlets outside 1..outletCount are refused before the device is asked", as
   await t.throwsAsync(c.setRelay(5, true));
   await t.throwsAsync(c.setRelay(1.5, true));
   t.is(calls, 0);
+});
+
+test("the states piPDU set on a write-only device are shown again after a restart", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pipdu-driver-"));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const stateFile = path.join(dir, "outlets.json");
+  const make = (): DriverController =>
+    new DriverController(
+      { switch: () => Promise.resolve() },
+      { driver: "test", address: "dev1", outletCount: 4, retries: 1, retryDelay: 0, stateFile },
+    );
+  const first = make();
+  await first.setRelay(2, true);
+  await first.setRelay(4, true);
+  await first.close();
+  const second = make();
+  t.deepEqual(await second.readRelays(), [false, true, false, true]);
+  await second.close();
+});
+
+test("an unreadable state file means all off, not a failure", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pipdu-driver-"));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const stateFile = path.join(dir, "outlets.json");
+  fs.writeFileSync(stateFile, "{torn");
+  const c = new DriverController(
+    { switch: () => Promise.resolve() },
+    { driver: "test", address: "dev1", outletCount: 2, retries: 1, retryDelay: 0, stateFile },
+  );
+  t.deepEqual(await c.readRelays(), [false, false]);
 });
