@@ -25,7 +25,7 @@ function controller(io: Snmp | ModbusTcp, driver: string): DriverController {
 }
 
 (hasSnmpd ? test : test.skip)(
-  "snmpv1 with oid and * switches the outlet on the agent and reads the column back",
+  "snmpv1 with oid and * switches the outlet on the agent, reads the column back, and reads current_oid",
   async (t) => {
     const snmpd = await startSnmpd(t);
     const io = new Snmp(
@@ -33,6 +33,8 @@ function controller(io: Snmp | ModbusTcp, driver: string): DriverController {
         driver: "snmpv1",
         community: "private",
         oid: ".1.3.6.1.4.1.318.1.1.4.4.2.1.3.*",
+        current_oid: ".1.3.6.1.4.1.318.1.1.26.9.4.3.1.6.*",
+        current_scale: 0.1,
         onsetting: 1,
         offsetting: "2",
       }),
@@ -44,6 +46,11 @@ function controller(io: Snmp | ModbusTcp, driver: string): DriverController {
     t.deepEqual(await c.setRelay(6, true), [false, false, false, false, false, true, false, false]);
     t.deepEqual(await c.setRelay(6, false), new Array(8).fill(false));
     t.deepEqual(snmpd.sets(), ["6 1", "6 2"]);
+    const currents = await c.readCurrents();
+    t.deepEqual(
+      currents.map((a) => Math.round(a * 10) / 10),
+      [0.5, 1.2, 0, 0, 0, 0, 0, 0],
+    );
   },
 );
 

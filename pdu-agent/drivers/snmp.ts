@@ -41,6 +41,8 @@ export class Snmp implements DeviceIo {
   private readonly template: string;
   private readonly on: number;
   private readonly off: number;
+  /** piPDU's `current_oid` (with `*`) and `current_scale`: a metered-current column, where the PDU has one. */
+  private readonly current: { template: string; scale: number } | null;
   /** null until the first read says whether the agent lets the object be read. */
   private readable: boolean | null = null;
 
@@ -55,6 +57,14 @@ export class Snmp implements DeviceIo {
     this.off =
       options.integer("offsetting", null, -2147483648, 2147483647) ??
       options.fail('"offsetting" is required');
+    const currentOid = options.string("current_oid");
+    this.current =
+      currentOid === null
+        ? null
+        : {
+            template: numericOid(options, "current_oid", currentOid),
+            scale: options.number("current_scale", 1, 0, 1000),
+          };
     const { host, port } = splitHostPort(options.hostname, 161);
     const common = { port, retries: 1, timeout: 2000 };
     if (version === "snmpv1") {
@@ -108,6 +118,22 @@ export class Snmp implements DeviceIo {
     }
   }
 
+  async currents(): Promise<number[]> {
+    const current = this.current;
+    if (current === null) return [];
+    const oids = Array.from({ length: this.outletCount }, (_, i) =>
+      current.template.replaceAll("*", String(i + 1)),
+    );
+    const varbinds = await new Promise<snmp.Varbind[]>((resolve, reject) => {
+      this.session.get(oids, (err, vbs) =>
+        err ? reject(new Error(`SNMP get current: ${err.message}`)) : resolve(vbs ?? []),
+      );
+    });
+    return varbinds.map((vb) =>
+      !snmp.isVarbindError(vb) && typeof vb.value === "number" ? vb.value * current.scale : 0,
+    );
+  }
+
   close(): Promise<void> {
     this.session.close();
     return Promise.resolve();
@@ -118,12 +144,7 @@ function objectTemplate(options: DriverOptions): string {
   const oid = options.string("oid");
   const mib = options.string("mib");
   if ((oid === null) === (mib === null)) options.fail('needs either "oid" or "mib" + "controlpoint"');
-  if (oid !== null) {
-    const clean = oid.replace(/^\./, "");
-    if (!/^[0-9]+(\.([0-9]+|\*))+$/.test(clean))
-      options.fail(`"oid" must be numeric with * for the port, such as .1.3.6.1.4.1.318.1.1.4.4.2.1.3.*`);
-    return clean;
-  }
+  if (oid !== null) return numericOid(options, "oid", oid);
   const point = options.requiredString("controlpoint");
   const base = KNOWN_OBJECTS[mib ?? ""]?.[point];
   if (base === undefined)
@@ -133,6 +154,13 @@ function objectTemplate(options: DriverOptions): string {
   // Upstream appends the port (or fills `*` with it when inside_number is set, plus static_ending).
   const ending = options.integer("static_ending", null, 0, 2 ** 31);
   return options.has("inside_number") ? `${base}.*${ending === null ? "" : `.${ending}`}` : `${base}.*`;
+}
+
+function numericOid(options: DriverOptions, key: string, oid: string): string {
+  const clean = oid.replace(/^\./, "");
+  if (!/^[0-9]+(\.([0-9]+|\*))+$/.test(clean))
+    options.fail(`"${key}" must be numeric with * for the port, such as .1.3.6.1.4.1.318.1.1.4.4.2.1.3.*`);
+  return clean;
 }
 
 function v3User(options: DriverOptions, name: string): snmp.User {

@@ -11,6 +11,7 @@ const FIXTURES = path.join(ROOT, "test/fixtures/drivers");
 /** Debian's interpreter, where python3-pymodbus is installed (a python3 earlier on PATH may lack it). */
 export const PYTHON = fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 export const APC_OUTLET_CTL = "1.3.6.1.4.1.318.1.1.4.4.2.1.3";
+export const APC_OUTLET_CURRENT = "1.3.6.1.4.1.318.1.1.26.9.4.3.1.6";
 
 export const hasSnmpd = spawnSync("/usr/sbin/snmpd", ["-v"]).error === undefined;
 export const hasPymodbus = spawnSync(PYTHON, ["-c", "import pymodbus"]).status === 0;
@@ -49,6 +50,8 @@ export async function startSnmpd(t: ExecutionContext): Promise<Snmpd> {
       'createUser pipdu SHA "pipdu-auth-pass" AES "pipdu-priv-pass"',
       "rwuser pipdu priv",
       `pass_persist .${APC_OUTLET_CTL} ${PYTHON} ${FIXTURES}/snmp-outlets.py .${APC_OUTLET_CTL} 8 ${log}`,
+      // Metered current in tenths of an ampere, as APC's rPDU2OutletMeteredStatusCurrent: 0.5 A, 1.2 A, 0, …
+      `pass_persist .${APC_OUTLET_CURRENT} ${PYTHON} ${FIXTURES}/snmp-outlets.py .${APC_OUTLET_CURRENT} 8 /dev/null 5 12 0 0 0 0 0 0`,
       "",
     ].join("\n"),
   );
