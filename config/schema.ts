@@ -278,6 +278,8 @@ export const schema = {
       }),
       default: {} as Record<string, unknown>,
       env: "PIPDU_PDUDAEMON_PDUS",
+      // Entries carry communities, pass phrases and passwords.
+      sensitive: true,
     },
   },
   gateway: {

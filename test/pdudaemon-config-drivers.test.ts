@@ -41,7 +41,7 @@ function pduclient(args: string[]): Promise<{ code: number; out: string }> {
 
 const ready = hasSnmpd && hasPymodbus && hasPduclient && hasMosquitto;
 (ready ? test : test.skip)(
-  "a PDUDaemon config with SNMP, Modbus and localcmdline PDUs runs under pipdu start: pduclient, HTTP by alias, mosquitto_pub and discovery",
+  "a PDUDaemon config with SNMP, Modbus and localcmdline PDUs runs under pipdu start: pduclient and HTTP by hostname and alias, mosquitto_pub, discovery",
   async (t) => {
     t.timeout(120_000);
     if (!(await portFree(PDUDAEMON_PORT)))
@@ -111,15 +111,20 @@ const ready = hasSnmpd && hasPymodbus && hasPduclient && hasMosquitto;
     t.deepEqual(board.writes(), ["coil 2 1"]);
     t.deepEqual(fs.readFileSync(local, "utf8").split("\n").filter(Boolean), ["4 off", "4 on"]);
 
-    // labgrid's PDUDaemon driver (HTTP), by alias.
+    // pduclient -H (HTTP, python-requests) by hostname, as a LAVA device dictionary may run it.
+    t.is((await pduclient(["-H", "--hostname", snmpHost, "--port", "1", "--command", "on"])).code, 0);
+    t.deepEqual(snmpd.sets(), ["3 1", "1 1"]);
+
+    // labgrid's PDUDaemon driver (HTTP), by hostname and by alias.
     const http = async (query: string): Promise<[number, string]> => {
       const response = await fetch(`http://127.0.0.1:${PDUDAEMON_PORT}/power/control/${query}`);
       return [response.status, await response.text()];
     };
+    t.deepEqual(await http(`off?hostname=${snmpHost}&port=1`), [200, "OK - accepted request\n"]);
     t.deepEqual(await http("off?alias=dut-snmp"), [200, "OK - accepted request\n"]);
     t.deepEqual(await http("reboot?alias=dut-modbus&delay=1"), [200, "OK - accepted request\n"]);
     t.deepEqual(await http("off?alias=dut-local"), [200, "OK - accepted request\n"]);
-    t.deepEqual(snmpd.sets(), ["3 1", "3 2"]);
+    t.deepEqual(snmpd.sets(), ["3 1", "1 1", "1 2", "3 2"]);
     t.deepEqual(board.writes(), ["coil 2 1", "coil 2 0", "coil 2 1"]);
     t.deepEqual(fs.readFileSync(local, "utf8").split("\n").filter(Boolean), ["4 off", "4 on", "4 off"]);
     // A hostile port never reaches a command line.
