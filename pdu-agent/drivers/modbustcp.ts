@@ -42,8 +42,7 @@ export class ModbusTcp implements DeviceIo {
   private async call<T>(request: () => Promise<T>): Promise<T> {
     try {
       if (!this.client.isOpen) {
-        this.connecting ??= this.client
-          .connectTCP(this.host, { port: this.port })
+        this.connecting ??= withTimeout(this.client.connectTCP(this.host, { port: this.port }), "connect")
           .then(() => this.client.setID(this.unit))
           .finally(() => (this.connecting = null));
         await this.connecting;
@@ -55,4 +54,13 @@ export class ModbusTcp implements DeviceIo {
       throw new Error(`Modbus ${this.host}:${this.port} unit ${this.unit}: ${e.message}`);
     }
   }
+}
+
+/** A connect to an address that drops packets would wait for the system's TCP timeout (minutes). */
+function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${TIMEOUT_MS / 1000} s`)), TIMEOUT_MS);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
