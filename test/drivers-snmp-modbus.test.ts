@@ -120,3 +120,21 @@ test("modbustcp to a closed port fails with where it tried, after `retries` atte
   t.teardown(() => c.close());
   await t.throwsAsync(c.setRelay(1, true), { message: /Modbus 127\.0\.0\.1:1 unit 1: .*\(2 attempts\)$/ });
 });
+
+(hasPymodbus ? test : test.skip)("modbustcp with coil_offset -1 makes outlet 1 coil address 0", async (t) => {
+  const board = await startModbusServer(t);
+  const io = new ModbusTcp(
+    options("127.0.0.1", { driver: "modbustcp", port: board.port, unit: 1, coil_offset: -1 }),
+    4,
+  );
+  const c = new DriverController(io, {
+    driver: "modbustcp",
+    address: "test",
+    outletCount: 4,
+    retries: 1,
+    retryDelay: 0,
+  });
+  t.teardown(() => c.close());
+  t.deepEqual(await c.setRelay(1, true), [true, false, false, false]);
+  t.deepEqual(board.writes(), ["coil 0 1"]);
+});

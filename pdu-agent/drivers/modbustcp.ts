@@ -1,5 +1,6 @@
 // PDUDaemon's `modbustcp`: a relay board on Modbus TCP (`port`, default 502; `unit` or `slave`, default 1).
-// Outlet n is coil n, as upstream writes it; the coils are read back (function 1) after every write.
+// Outlet n is coil address n, as upstream writes it (piPDU's `coil_offset: -1` makes outlet 1 address 0, for
+// boards numbering relays from 0); the coils are read back (function 1) after every write.
 import modbusSerial from "modbus-serial";
 import type { DeviceIo } from "./driver-controller.ts";
 import type { DriverOptions } from "./options.ts";
@@ -13,6 +14,7 @@ export class ModbusTcp implements DeviceIo {
   private readonly host: string;
   private readonly port: number;
   private readonly unit: number;
+  private readonly offset: number;
   private connecting: Promise<void> | null = null;
 
   constructor(
@@ -22,15 +24,16 @@ export class ModbusTcp implements DeviceIo {
     this.host = options.hostname;
     this.port = options.integer("port", 502, 1, 65535);
     this.unit = options.integer("unit", options.integer("slave", 1, 0, 255), 0, 255);
+    this.offset = options.integer("coil_offset", 0, -1, 1000);
     this.client.setTimeout(TIMEOUT_MS);
   }
 
   async switch(outlet: number, on: boolean): Promise<void> {
-    await this.call(() => this.client.writeCoil(outlet, on));
+    await this.call(() => this.client.writeCoil(outlet + this.offset, on));
   }
 
   async read(): Promise<(boolean | null)[]> {
-    const { data } = await this.call(() => this.client.readCoils(1, this.outletCount));
+    const { data } = await this.call(() => this.client.readCoils(1 + this.offset, this.outletCount));
     return data.slice(0, this.outletCount);
   }
 
