@@ -1,0 +1,48 @@
+// A driver-backed PDU as a pdu-agent on a broker: a command is retried as PDUDaemon's `retries` says and ends
+// in exactly one result; one that still fails reaches the client as an error with the device's reason, and
+// the outlet stays as it was.
+import fs from "node:fs";
+import path from "node:path";
+import test from "ava";
+import { silentLogger } from "../../log/logger.ts";
+import { driverPdusFromSettings, runDriverPdus } from "../../pdu-agent/drivers/run-driver-pdus.ts";
+import { connectClient, nextMessage } from "../helpers/mqtt-clients.ts";
+import { startBroker, tempDir, testSettings } from "../helpers/system.ts";
+
+test("a localcmdline outlet is retried until its command succeeds (result ok); one that keeps failing ends in an error with the reason, outlet unchanged", async (t) => {
+  const broker = await startBroker(t, "embedded");
+  const dir = tempDir(t);
+  const runs = path.join(dir, "runs");
+  // Fails twice, then succeeds: counts its runs in a file.
+  const flaky = `echo %s >> ${runs}; [ "$(wc -l < ${runs})" -ge 3 ]`;
+  const settings = testSettings(t, {
+    mqtt: { url: broker.url, protocol: "3.1.1" },
+    pdudaemon: {
+      pdus: {
+        "Rack-A.lab": { driver: "localcmdline", cmd_on: flaky, cmd_off: "exit 4", retries: 3, retrydelay: 0 },
+      },
+    },
+  });
+  const logger = silentLogger();
+  const stop = await runDriverPdus(await driverPdusFromSettings(settings, logger), logger, () => []);
+  t.teardown(stop);
+
+  const client = await connectClient(t, broker.url);
+  await client.subscribeAsync("pipdu/rack-a-lab/#", { qos: 1 });
+  let result = nextMessage(client, "pipdu/rack-a-lab/result");
+  await client.publishAsync("pipdu/rack-a-lab/outlet/2/set", "ON", { qos: 1 });
+  t.is((await result).payload, '{"outlet":2,"command":"on","status":"ok","state":"ON"}');
+  t.deepEqual(fs.readFileSync(runs, "utf8"), "2\n2\n2\n");
+
+  result = nextMessage(client, "pipdu/rack-a-lab/result");
+  await client.publishAsync("pipdu/rack-a-lab/outlet/2/set", "OFF", { qos: 1 });
+  const failed = JSON.parse((await result).payload) as {
+    status: string;
+    state: string;
+    error: { code: string; message: string };
+  };
+  t.is(failed.status, "error");
+  t.is(failed.error.code, "hardware_error");
+  t.regex(failed.error.message, /^localcmdline Rack-A\.lab: cmd_off exited with 4 \(3 attempts\)/);
+  t.is(failed.state, "ON");
+});
