@@ -44,8 +44,10 @@ const ready = hasSnmpd && hasPymodbus && hasPduclient && hasMosquitto;
   "a PDUDaemon config with SNMP, Modbus and localcmdline PDUs runs under pipdu start: pduclient and HTTP by hostname and alias, mosquitto_pub, discovery",
   async (t) => {
     t.timeout(120_000);
-    if (!(await portFree(PDUDAEMON_PORT)))
+    if (!(await portFree(PDUDAEMON_PORT))) {
       t.fail(`port ${PDUDAEMON_PORT} is in use; pduclient can only dial it`);
+      return;
+    }
     const [snmpd, board] = await Promise.all([startSnmpd(t), startModbusServer(t)]);
     const dir = tempDir(t);
     const local = path.join(dir, "local.log");
