@@ -46,3 +46,33 @@ test("a localcmdline outlet is retried until its command succeeds (result ok); o
   t.regex(failed.error.message, /^localcmdline Rack-A\.lab: cmd_off exited with 4 \(3 attempts\)/);
   t.is(failed.state, "ON");
 });
+
+test("a device that does not answer at start-up is reported with when it is tried again; the other PDUs come online", async (t) => {
+  const broker = await startBroker(t, "embedded");
+  const settings = testSettings(t, {
+    mqtt: { url: broker.url, protocol: "3.1.1" },
+    pdudaemon: {
+      pdus: {
+        "127.0.0.1": { driver: "modbustcp", port: 1, retries: 1 },
+        strip: { driver: "localcmdline", cmd_on: "true", cmd_off: "true" },
+      },
+    },
+  });
+  const warnings: string[] = [];
+  const quiet = silentLogger();
+  const logger = Object.assign(Object.create(quiet) as typeof quiet, {
+    warn: (message: string) => warnings.push(message),
+    child: () => logger,
+  });
+  const client = await connectClient(t, broker.url);
+  await client.subscribeAsync("pipdu/+/availability", { qos: 1 });
+  const online = nextMessage(client, "pipdu/strip/availability");
+  const stop = await runDriverPdus(await driverPdusFromSettings(settings, logger), logger, () => []);
+  t.teardown(stop);
+  t.is((await online).payload, "online");
+  t.is(warnings.length, 1);
+  t.regex(
+    warnings[0] ?? "",
+    /^PDU "127\.0\.0\.1" \(modbustcp\) did not start: Modbus 127\.0\.0\.1:1 unit 1: .*ECONNREFUSED.*; trying again in 30 s$/,
+  );
+});
