@@ -1,5 +1,7 @@
 // The HTTP drivers against emulators written from each device's public API documentation: the requests
 // upstream PDUDaemon makes for switching, plus the reads piPDU adds (state and current).
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import test from "ava";
 import type { DriverPduConfig } from "../config/pdudaemon-config.ts";
 import { DriverController, type DeviceIo } from "../pdu-agent/drivers/driver-controller.ts";
@@ -89,4 +91,31 @@ test("esphome-http: POST turn_on / turn_off on the switch ids, each read back wi
     device.requests.filter((r) => r.startsWith("POST")),
     ["POST /switch/relay 2/turn_on", "POST /switch/relay 2/turn_off"],
   );
+});
+
+test("answers that are not what the device documents fail the switch with a reason and change nothing", async (t) => {
+  const answers: [number, string][] = [
+    [200, "<html>captive portal</html>"],
+    [200, JSON.stringify({ POWER1: { nested: true } })],
+    [200, "x".repeat(200_000)],
+    [500, "{}"],
+  ];
+  const server = http.createServer((_req, res) => {
+    const [status, body] = answers.shift() ?? [200, "{}"];
+    res.writeHead(status, { "content-type": "application/json" });
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const c = controller(new TasmotaHttp(options(host, { driver: "tasmota" }), MAINS), 1);
+  const reasons: string[] = [];
+  for (let i = 0; i < 4; i++) reasons.push((await t.throwsAsync(c.setRelay(1, true))).message);
+  t.deepEqual(reasons, [
+    `http test: http://${host}/cm: answer is not JSON`,
+    "http test: Tasmota did not confirm POWER1 ON",
+    `http test: http://${host}/cm: answer longer than 65536 bytes`,
+    `http test: http://${host}/cm: HTTP 500`,
+  ]);
+  t.deepEqual(await c.readRelays(), [false]);
 });

@@ -11,8 +11,7 @@ export async function httpJson(url: string, init: RequestInit = {}): Promise<unk
     const cause = (err as { cause?: { message?: string } }).cause?.message;
     throw new Error(`${printableUrl(url)}: ${cause ?? (err as Error).message}`);
   }
-  const text = await response.text();
-  if (text.length > MAX_BYTES) throw new Error(`${printableUrl(url)}: answer longer than ${MAX_BYTES} bytes`);
+  const text = await readLimited(response, url);
   if (!response.ok) throw new Error(`${printableUrl(url)}: HTTP ${response.status}`);
   if (text.trim() === "") return null;
   try {
@@ -20,6 +19,31 @@ export async function httpJson(url: string, init: RequestInit = {}): Promise<unk
   } catch {
     throw new Error(`${printableUrl(url)}: answer is not JSON`);
   }
+}
+
+/** The body as text, given up (and the connection dropped) as soon as it passes MAX_BYTES. */
+async function readLimited(response: Response, url: string): Promise<string> {
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    let chunk: { done: true; value?: undefined } | { done: false; value: Uint8Array };
+    try {
+      chunk = (await reader.read()) as typeof chunk;
+    } catch (err) {
+      throw new Error(`${printableUrl(url)}: ${(err as Error).message}`);
+    }
+    if (chunk.done) break;
+    const value = chunk.value;
+    size += value.byteLength;
+    if (size > MAX_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      throw new Error(`${printableUrl(url)}: answer longer than ${MAX_BYTES} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 /** The URL without its query (where Tasmota carries a password). */
