@@ -66,7 +66,11 @@ export class DriverController implements OutletController {
     };
   }
 
-  async readRelays(): Promise<boolean[]> {
+  readRelays(): Promise<boolean[]> {
+    return this.readStates().catch(this.named);
+  }
+
+  private async readStates(): Promise<boolean[]> {
     await this.load();
     if (!this.io.read) return [...this.known];
     const states = await this.counted(() => this.io.read?.() ?? Promise.resolve([]));
@@ -91,7 +95,7 @@ export class DriverController implements OutletController {
         await this.counted(() => this.io.switch(outlet, on));
         this.known[outlet - 1] = on;
         this.saved?.schedule(() => JSON.stringify(this.known));
-        const states = await this.readRelays();
+        const states = await this.readStates();
         if (states[outlet - 1] !== on)
           throw new HardwareError(
             "unverified",
@@ -113,7 +117,7 @@ export class DriverController implements OutletController {
 
   async readCurrents(): Promise<number[]> {
     const currents = this.io.currents
-      ? await this.counted(() => this.io.currents?.() ?? Promise.resolve([]))
+      ? await this.counted(() => this.io.currents?.() ?? Promise.resolve([])).catch(this.named)
       : [];
     return Array.from({ length: this.outletCount }, (_, i) => {
       const a = currents[i];
@@ -141,6 +145,14 @@ export class DriverController implements OutletController {
       if (typeof on === "boolean") this.known[i] = on;
     });
   }
+
+  /** A read's failure says which PDU it is about, for the agent's log. */
+  private readonly named = (err: unknown): never => {
+    throw new HardwareError(
+      "link",
+      `${this.options.driver} ${this.options.address}: ${(err as Error).message}`,
+    );
+  };
 
   private async counted<T>(run: () => Promise<T>): Promise<T> {
     this.stats.transactions++;

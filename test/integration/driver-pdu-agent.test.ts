@@ -73,6 +73,6 @@ test("a device that does not answer at start-up is reported with when it is trie
   t.is(warnings.length, 1);
   t.regex(
     warnings[0] ?? "",
-    /^PDU "127\.0\.0\.1" \(modbustcp\) did not start: Modbus 127\.0\.0\.1:1 unit 1: .*ECONNREFUSED.*; trying again in 30 s$/,
+    /^PDU "127\.0\.0\.1" \(modbustcp\) did not start: modbustcp 127\.0\.0\.1: Modbus 127\.0\.0\.1:1 unit 1: .*ECONNREFUSED.*; trying again in 30 s$/,
   );
 });
