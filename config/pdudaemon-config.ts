@@ -169,10 +169,16 @@ function seconds(value: unknown, fallback: number): number | null {
 /** Driver PDUs from the PDUDaemon file (PIPDU_PDUDAEMON_CONFIG) and from piPDU's own `pdudaemon.pdus`. */
 export async function driverPduConfigs(
   settings: Settings,
-): Promise<{ pdus: DriverPduConfig[]; problems: string[] }> {
+): Promise<{ pdus: DriverPduConfig[]; problems: string[]; notes: string[] }> {
   const { config = null, pdus = {} } = settings.pdudaemon;
   const file = config === null ? null : await readPdudaemonFile(config);
   const problems = [...(file?.problems ?? [])];
+  const notes: string[] = [];
+  const port = file?.daemon.port ?? null;
+  if (port !== null && port !== settings.pdudaemon.port)
+    notes.push(
+      `${config ?? ""}: daemon.port ${port} is not used; piPDU serves the PDUDaemon API (HTTP and TCP) on pdudaemon.port ${settings.pdudaemon.port} (PIPDU_PDUDAEMON_PORT)`,
+    );
   const own = parsePdus(pdus, problems);
   const all = [...(file?.pdus ?? [])];
   for (const pdu of own) {
@@ -186,7 +192,7 @@ export async function driverPduConfigs(
   if (local) {
     problems.push(`PDU "${local.hostname}": its id "${local.pduId}" is this piPDU's own pdu.id; not started`);
   }
-  return { pdus: all.filter((p) => p !== local), problems };
+  return { pdus: all.filter((p) => p !== local), problems, notes };
 }
 
 /** The aliases of the PDUDaemon file, for the gateway's PDUDaemon API (empty without a file). */

@@ -20,8 +20,9 @@ export interface DriverPdu {
 
 /** Every driver-backed PDU the configuration declares that can run; problems are logged, one line each. */
 export async function driverPdusFromSettings(settings: Settings, logger: Logger): Promise<DriverPdu[]> {
-  const { pdus, problems } = await driverPduConfigs(settings);
+  const { pdus, problems, notes } = await driverPduConfigs(settings);
   const log = { component: "drivers" };
+  for (const note of notes) logger.warn(note, log);
   for (const problem of problems) logger.error(problem, log);
   const out: DriverPdu[] = [];
   for (const pdu of pdus) {

@@ -22,7 +22,7 @@ function setup(t: ExecutionContext, pdus: Record<string, unknown>, file?: object
   // Only what the driver code calls: errors are collected, the rest is quiet.
   const logger = {
     error: (message: string) => lines.push(message),
-    warn: () => undefined,
+    warn: (message: string) => lines.push(message),
     info: () => undefined,
     debug: () => undefined,
     child: () => logger,
@@ -85,4 +85,14 @@ test("a driver PDU with this piPDU's own id is refused, so two agents never answ
   const { settings, logger, lines } = setup(t, { PDU1: { driver: "localcmdline", cmd_on: "true" } });
   t.deepEqual(await driverPdusFromSettings(settings, logger), []);
   t.deepEqual(lines, ['PDU "PDU1": its id "pdu1" is this piPDU\'s own pdu.id; not started']);
+});
+
+test("a daemon.port other than piPDU's PDUDaemon port is pointed out, naming the setting to change", async (t) => {
+  const { settings, logger, lines } = setup(t, {}, { daemon: { port: 16500, listener: "http" }, pdus: {} });
+  t.deepEqual(await driverPdusFromSettings(settings, logger), []);
+  t.is(lines.length, 1);
+  t.regex(
+    lines[0] ?? "",
+    /pdudaemon\.conf: daemon\.port 16500 is not used; piPDU serves the PDUDaemon API \(HTTP and TCP\) on pdudaemon\.port 16421 \(PIPDU_PDUDAEMON_PORT\)$/,
+  );
 });
