@@ -134,14 +134,21 @@ const ready = hasSnmpd && hasPymodbus && hasPduclient && hasMosquitto;
     t.false(fs.existsSync(path.join(process.cwd(), "pwned")));
 
     // MQTT: each PDU is online under its derived id, in discovery, and obeys mosquitto_pub.
-    for (const id of [snmpId, "127-0-0-1", "pdu05-lab"]) {
+    const drivers: Record<string, string> = {
+      [snmpId]: "snmpv1",
+      "127-0-0-1": "modbustcp",
+      "pdu05-lab": "localcmdline",
+    };
+    for (const [id, driver] of Object.entries(drivers)) {
       const availability = mosquittoSub(brokerPort, `pipdu/${id}/availability`, 1, 10);
       t.deepEqual(await availability.lines, [`pipdu/${id}/availability online`]);
       const discovery = mosquittoSub(brokerPort, `homeassistant/device/pipdu_${id}/config`, 1, 10);
       const [line = ""] = await discovery.lines;
       const payload = JSON.parse(line.slice(line.indexOf(" ") + 1)) as {
         components?: Record<string, unknown>;
+        device?: { model?: string };
       };
+      t.is(payload.device?.model, `PDU through piPDU's ${driver} driver`);
       for (let n = 1; n <= 8; n++)
         t.truthy(payload.components?.[`outlet_${n}`], `${id} outlet ${n} in discovery`);
     }
