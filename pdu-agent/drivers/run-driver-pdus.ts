@@ -16,6 +16,7 @@ export async function runDriverPdus(
   pdus: DriverPdu[],
   logger: Logger,
   plugins: (settings: Settings) => AgentPlugin[],
+  retryStartMs = RETRY_START_MS,
 ): Promise<() => Promise<void>> {
   const agents: PduAgent[] = [];
   const timers = new Set<NodeJS.Timeout>();
@@ -30,8 +31,11 @@ export async function runDriverPdus(
     });
     try {
       await agent.start();
-      if (stopping) await agent.stop();
-      else agents.push(agent);
+      if (stopping) {
+        await agent.stop();
+        return;
+      }
+      agents.push(agent);
       logger.info(`PDU "${pdu.hostname}" (${pdu.driver}) is ${pdu.pduId} on MQTT`, { component: "drivers" });
     } catch (err) {
       // The device is read before the agent connects, so a failed start holds nothing but the controller,
@@ -41,13 +45,13 @@ export async function runDriverPdus(
         return;
       }
       logger.warn(
-        `PDU "${pdu.hostname}" (${pdu.driver}) did not start: ${(err as Error).message}; trying again in ${RETRY_START_MS / 1000} s`,
+        `PDU "${pdu.hostname}" (${pdu.driver}) did not start: ${(err as Error).message}; trying again in ${retryStartMs / 1000} s`,
         { component: "drivers" },
       );
       const timer = setTimeout(() => {
         timers.delete(timer);
         void start(pdu);
-      }, RETRY_START_MS);
+      }, retryStartMs);
       timers.add(timer);
     }
   };

@@ -2,10 +2,13 @@
 // in exactly one result; one that still fails reaches the client as an error with the device's reason, and
 // the outlet stays as it was.
 import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import test from "ava";
 import { silentLogger } from "../../log/logger.ts";
 import { driverPdusFromSettings, runDriverPdus } from "../../pdu-agent/drivers/run-driver-pdus.ts";
+import { tasmota } from "../helpers/device-emulators.ts";
 import { connectClient, nextMessage } from "../helpers/mqtt-clients.ts";
 import { startBroker, tempDir, testSettings } from "../helpers/system.ts";
 
@@ -75,4 +78,35 @@ test("a device that does not answer at start-up is reported with when it is trie
     warnings[0] ?? "",
     /^PDU "127\.0\.0\.1" \(modbustcp\) did not start: modbustcp 127\.0\.0\.1: Modbus 127\.0\.0\.1:1 unit 1: .*ECONNREFUSED.*; trying again in 30 s$/,
   );
+});
+
+test("a device that comes up after start-up is started on a later attempt and goes online", async (t) => {
+  const broker = await startBroker(t, "embedded");
+  const device = await tasmota(t, 1, [0]);
+  let refused = 0; // its first two state reads fail, as a device still booting
+  const server = http.createServer((req, res) => {
+    if (refused < 2) {
+      refused++;
+      res.writeHead(503).end();
+      return;
+    }
+    void fetch(`http://${device.host}${req.url ?? "/"}`).then(async (answer) => {
+      res.writeHead(answer.status, { "content-type": "application/json" }).end(await answer.text());
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const settings = testSettings(t, {
+    mqtt: { url: broker.url, protocol: "3.1.1" },
+    pdudaemon: { pdus: { plug: { driver: "tasmota", ip: host } } },
+  });
+  const logger = silentLogger();
+  const client = await connectClient(t, broker.url);
+  await client.subscribeAsync("pipdu/plug/availability", { qos: 1 });
+  const online = nextMessage(client, "pipdu/plug/availability");
+  const stop = await runDriverPdus(await driverPdusFromSettings(settings, logger), logger, () => [], 50);
+  t.teardown(stop);
+  t.is((await online).payload, "online");
+  t.is(refused, 2);
 });
