@@ -21,6 +21,8 @@ import {
 } from "./helpers/system.ts";
 
 const hasPduclient = spawnSync("pduclient", ["--help"]).error === undefined;
+// pduclient -H imports python-requests (Debian: python3-requests, not a dependency of pdudaemon-client).
+const hasRequests = spawnSync("/usr/bin/python3", ["-c", "import requests"]).status === 0;
 const PDUDAEMON_PORT = 16421; // pduclient always dials it
 
 function portFree(port: number): Promise<boolean> {
@@ -113,15 +115,20 @@ const ready = hasSnmpd && hasPymodbus && hasPduclient && hasMosquitto;
     t.deepEqual(board.writes(), ["coil 2 1"]);
     t.deepEqual(fs.readFileSync(local, "utf8").split("\n").filter(Boolean), ["4 off", "4 on"]);
 
-    // pduclient -H (HTTP, python-requests) by hostname, as a LAVA device dictionary may run it.
-    t.is((await pduclient(["-H", "--hostname", snmpHost, "--port", "1", "--command", "on"])).code, 0);
-    t.deepEqual(snmpd.sets(), ["3 1", "1 1"]);
-
-    // labgrid's PDUDaemon driver (HTTP), by hostname and by alias.
     const http = async (query: string): Promise<[number, string]> => {
       const response = await fetch(`http://127.0.0.1:${PDUDAEMON_PORT}/power/control/${query}`);
       return [response.status, await response.text()];
     };
+    // pduclient -H (HTTP, python-requests) by hostname, as a LAVA device dictionary may run it.
+    if (hasRequests) {
+      t.is((await pduclient(["-H", "--hostname", snmpHost, "--port", "1", "--command", "on"])).code, 0);
+      t.deepEqual(snmpd.sets(), ["3 1", "1 1"]);
+    } else {
+      t.log("python3-requests is not installed: pduclient -H not run");
+      t.is((await http(`on?hostname=${snmpHost}&port=1`))[0], 200);
+    }
+
+    // labgrid's PDUDaemon driver (HTTP), by hostname and by alias.
     t.deepEqual(await http(`off?hostname=${snmpHost}&port=1`), [200, "OK - accepted request\n"]);
     t.deepEqual(await http("off?alias=dut-snmp"), [200, "OK - accepted request\n"]);
     t.deepEqual(await http("reboot?alias=dut-modbus&delay=1"), [200, "OK - accepted request\n"]);
