@@ -47,7 +47,12 @@ async function driverPdu(pdu: DriverPduConfig, base: Settings, logger: Logger): 
   const settings: Settings = {
     ...base,
     stateDir: path.join(base.stateDir, "drivers", pdu.pduId),
-    pdu: { id: pdu.pduId, name: pdu.hostname.slice(0, 64), outletCount },
+    pdu: {
+      id: pdu.pduId,
+      // eslint-disable-next-line no-control-regex -- a display name has no control characters
+      name: pdu.hostname.replace(/[\u0000-\u001f\u007f]/g, "").slice(0, 64),
+      outletCount,
+    },
     outlets: outletNames(options, outletCount),
     telemetry: { ...base.telemetry, interval: pollInterval },
     // Many of these devices measure no current: "on but drawing nothing" would be reported on every outlet, so
