@@ -49,7 +49,6 @@ async function driverPdu(pdu: DriverPduConfig, base: Settings, logger: Logger): 
     stateDir: path.join(base.stateDir, "drivers", pdu.pduId),
     pdu: {
       id: pdu.pduId,
-      // eslint-disable-next-line no-control-regex -- a display name has no control characters
       name: pdu.hostname.replace(/[\u0000-\u001f\u007f]/g, "").slice(0, 64),
       outletCount,
     },
