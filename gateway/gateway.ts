@@ -15,6 +15,7 @@ import { connectMqtt } from "../lib/mqtt-connect.ts";
 import type { Logger } from "../log/logger.ts";
 import { Topics } from "../protocol/topics.ts";
 import { normaliseAliases } from "./aliases.ts";
+import { pdudaemonAliases } from "../config/pdudaemon-config.ts";
 import { TokenCheck } from "./auth.ts";
 import { createApp } from "./http-app.ts";
 import { LiveEvents } from "./live-events.ts";
@@ -58,6 +59,8 @@ export class Gateway {
     const { settings, logger } = this.options;
     const { mqtt, gateway } = settings;
     const access = await gatewayAccess(settings);
+    // A PDUDaemon config file's aliases, then piPDU's own (which win on a clash).
+    const aliases = normaliseAliases({ ...(await pdudaemonAliases(settings)), ...gateway.aliases });
     this.client = await connectMqtt({
       url: mqtt.url,
       clientId: `pipdu-gateway-${randomBytes(4).toString("hex")}`,
@@ -86,7 +89,7 @@ export class Gateway {
       directory,
       commands,
       tokens,
-      aliases: normaliseAliases(gateway.aliases),
+      aliases,
     });
     const events = new LiveEvents(directory, directory.guard);
     this.events = events;
