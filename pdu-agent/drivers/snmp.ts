@@ -45,6 +45,8 @@ export class Snmp implements DeviceIo {
   private readonly current: { template: string; scale: number } | null;
   /** null until the first read says whether the agent lets the object be read. */
   private readable: boolean | null = null;
+  /** Why the last datagram could not be decoded; net-snmp reports it as an "error" event, fatal unheard. */
+  private garbled: string | null = null;
 
   constructor(
     options: DriverOptions,
@@ -74,6 +76,9 @@ export class Snmp implements DeviceIo {
       const name = options.string("username") ?? options.fail('snmpv3 needs a "username"');
       this.session = snmp.createV3Session(host, v3User(options, name), { ...common, version: snmp.Version3 });
     }
+    this.session.on("error", (err: Error) => {
+      this.garbled = err.message.slice(0, 100);
+    });
   }
 
   /** The object of one outlet: `*` in the template is the port, as upstream. */
@@ -88,7 +93,7 @@ export class Snmp implements DeviceIo {
         [{ oid, type: snmp.ObjectType.Integer, value: on ? this.on : this.off }],
         (err, varbinds) => {
           const bad = varbinds?.find((vb) => snmp.isVarbindError(vb));
-          if (err) reject(new Error(`SNMP set ${oid}: ${err.message}`));
+          if (err) reject(new Error(`SNMP set ${oid}: ${this.why(err)}`));
           else if (bad) reject(new Error(`SNMP set ${oid}: ${snmp.varbindError(bad)}`));
           else resolve();
         },
@@ -114,7 +119,7 @@ export class Snmp implements DeviceIo {
         this.readable = false;
         return [];
       }
-      throw new Error(`SNMP get: ${(err as Error).message}`);
+      throw new Error(`SNMP get: ${this.why(err as Error)}`);
     }
   }
 
@@ -126,12 +131,19 @@ export class Snmp implements DeviceIo {
     );
     const varbinds = await new Promise<snmp.Varbind[]>((resolve, reject) => {
       this.session.get(oids, (err, vbs) =>
-        err ? reject(new Error(`SNMP get current: ${err.message}`)) : resolve(vbs ?? []),
+        err ? reject(new Error(`SNMP get current: ${this.why(err)}`)) : resolve(vbs ?? []),
       );
     });
     return varbinds.map((vb) =>
       !snmp.isVarbindError(vb) && typeof vb.value === "number" ? vb.value * current.scale : 0,
     );
+  }
+
+  /** A timeout after answers that were not SNMP says so. */
+  private why(err: Error): string {
+    const garbled = this.garbled;
+    this.garbled = null;
+    return garbled === null ? err.message : `${err.message} (answer is not SNMP: ${garbled})`;
   }
 
   close(): Promise<void> {
