@@ -2,11 +2,13 @@
 // The port is an outlet number checked to be a whole number before it is put into the command, so nothing
 // a client sends can add shell syntax. A non-zero exit is a failure (upstream ignores it), so it is retried
 // and reported. The device cannot be read: the state shown is the one piPDU last set.
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
 import type { DeviceIo } from "./driver-controller.ts";
 import type { DriverOptions } from "./options.ts";
 
 const TIMEOUT_MS = 30_000;
+/** What is kept of a failing command's stderr for its error message. */
+const STDERR_BYTES = 4096;
 
 /** Python's `template % port` for the conversions PDUDaemon configs use: %s, %d, %i and %%. */
 export function commandFor(template: string, outlet: number): string {
@@ -19,7 +21,10 @@ export class LocalCmdline implements DeviceIo {
   private readonly cmdOn: string | null;
   private readonly cmdOff: string | null;
 
-  constructor(options: DriverOptions) {
+  constructor(
+    options: DriverOptions,
+    private readonly timeoutMs = TIMEOUT_MS,
+  ) {
     this.cmdOn = options.string("cmd_on");
     this.cmdOff = options.string("cmd_off");
     if (this.cmdOn === null && this.cmdOff === null) options.fail('needs "cmd_on" and/or "cmd_off"');
@@ -28,17 +33,51 @@ export class LocalCmdline implements DeviceIo {
   async switch(outlet: number, on: boolean): Promise<void> {
     const template = on ? this.cmdOn : this.cmdOff;
     if (template === null) throw new Error(`no ${on ? "cmd_on" : "cmd_off"} configured`);
-    const command = commandFor(template, outlet);
-    await new Promise<void>((resolve, reject) => {
-      execFile("/bin/sh", ["-c", command], { timeout: TIMEOUT_MS }, (err, _stdout, stderr) => {
-        if (!err) {
-          resolve();
-          return;
-        }
-        const why = err.killed ? `timed out after ${TIMEOUT_MS / 1000} s` : `exited with ${String(err.code)}`;
-        const detail = stderr.trim().split("\n")[0]?.slice(0, 200) ?? "";
-        reject(new Error(`${on ? "cmd_on" : "cmd_off"} ${why}${detail ? `: ${detail}` : ""}`));
-      });
+    const what = on ? "cmd_on" : "cmd_off";
+    const { code, timedOut, stderr } = await run(commandFor(template, outlet), this.timeoutMs);
+    if (code === "0" && !timedOut) return;
+    const why = timedOut ? `timed out after ${this.timeoutMs / 1000} s` : `exited with ${code}`;
+    const detail = stderr.trim().split("\n")[0]?.slice(0, 200) ?? "";
+    throw new Error(`${what} ${why}${detail ? `: ${detail}` : ""}`);
+  }
+}
+
+/**
+ * Runs a command in its own process group. At the timeout the whole group is killed: killing only the shell
+ * would leave `sleep 600; relay on` running with our pipe open. The exit decides; stderr is kept up to a bound.
+ */
+function run(
+  command: string,
+  timeoutMs: number,
+): Promise<{ code: string; timedOut: boolean; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn("/bin/sh", ["-c", command], { detached: true, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    let timedOut = false;
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (chunk: string) => {
+      if (stderr.length < STDERR_BYTES) stderr += chunk.slice(0, STDERR_BYTES - stderr.length);
     });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child.pid);
+    }, timeoutMs);
+    const done = (code: string): void => {
+      clearTimeout(timer);
+      // Something the command left in the background may hold stderr open; it is not waited for.
+      child.stderr.destroy();
+      resolve({ code, timedOut, stderr });
+    };
+    child.on("error", (err) => done(err.message));
+    child.on("exit", (code, signal) => done(code === null ? String(signal) : String(code)));
+  });
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // already gone
   }
 }

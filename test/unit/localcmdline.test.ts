@@ -49,3 +49,38 @@ test("a hostile port through the driver runs nothing", async (t) => {
   await t.throwsAsync(d.switch(`1; touch ${marker}` as unknown as number, true));
   t.false(fs.existsSync(marker));
 });
+
+test("a command that outlives its timeout fails, and what it started is killed with it", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pipdu-local-"));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const pidFile = path.join(dir, "pid");
+  const d = new LocalCmdline(
+    new DriverOptions({
+      hostname: "local",
+      pduId: "local",
+      driver: "localcmdline",
+      retries: 1,
+      retryDelay: 0,
+      options: { driver: "localcmdline", cmd_on: `sleep 300 & echo $! > ${pidFile}; wait; echo %s` },
+    }),
+    300,
+  );
+  await t.throwsAsync(d.switch(1, true), { message: "cmd_on timed out after 0.3 s" });
+  const pid = Number(fs.readFileSync(pidFile, "utf8"));
+  t.true(await gone(pid), `sleep ${pid} still runs`);
+});
+
+/** True once the process no longer runs (absent, or a zombie waiting for init). */
+async function gone(pid: number): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    const stat = fs.existsSync(`/proc/${pid}/stat`) ? fs.readFileSync(`/proc/${pid}/stat`, "utf8") : "";
+    if (stat === "" || / Z /.test(stat)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return false;
+}
+
+test("a command's flood of output is not kept: the error quotes the start of stderr", async (t) => {
+  const d = driver({ cmd_off: "yes error-line | head -c 5000000 >&2; yes | head -c 5000000; exit 4" });
+  await t.throwsAsync(d.switch(2, false), { message: "cmd_off exited with 4: error-line" });
+});
