@@ -133,10 +133,11 @@ export function parsePdus(value: unknown, problems: string[]): DriverPduConfig[]
 }
 
 function parseAliases(value: unknown, problems: string[]): PdudaemonFile["aliases"] {
-  const out: PdudaemonFile["aliases"] = {};
+  // Entries, then fromEntries: an alias named "__proto__" becomes a key, not the object's prototype.
+  const out: [string, { hostname: string; port: string }][] = [];
   if (!isObject(value)) {
     problems.push('aliases: must be an object such as {"dut1":{"hostname":"pdu1","port":3}}');
-    return out;
+    return {};
   }
   for (const [alias, target] of Object.entries(value)) {
     const name = JSON.stringify(alias.slice(0, 80));
@@ -149,9 +150,9 @@ function parseAliases(value: unknown, problems: string[]): PdudaemonFile["aliase
       problems.push(`alias ${name}: must be {"hostname":<a PDU>,"port":<an outlet>}`);
       continue;
     }
-    out[alias] = { hostname: pduIdFromHostname(hostname), port: String(port) };
+    out.push([alias, { hostname: pduIdFromHostname(hostname), port: String(port) }]);
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 function whole(value: unknown, fallback: number): number | null {
@@ -188,6 +189,11 @@ export async function driverPduConfigs(
       );
     else all.push(pdu);
   }
+  for (const [alias, target] of Object.entries(file?.aliases ?? {}))
+    if (target.hostname !== settings.pdu.id && !all.some((p) => p.pduId === target.hostname))
+      notes.push(
+        `${config ?? ""}: alias "${alias}" names PDU "${target.hostname}", which is neither in its pdus nor this piPDU; requests by this alias fail unless a PDU "${target.hostname}" is on the bus`,
+      );
   const local = all.find((p) => p.pduId === settings.pdu.id);
   if (local) {
     problems.push(`PDU "${local.hostname}": its id "${local.pduId}" is this piPDU's own pdu.id; not started`);

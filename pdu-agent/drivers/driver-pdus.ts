@@ -7,7 +7,7 @@ import type { Settings } from "../../config/settings.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { OutletController } from "../hardware/outlet-controller.ts";
 import { DriverController } from "./driver-controller.ts";
-import { DriverOptions } from "./options.ts";
+import { DriverOptions, ownEntry } from "./options.ts";
 import { DRIVER_NAMES, DRIVERS } from "./registry.ts";
 
 export interface DriverPdu {
@@ -37,7 +37,7 @@ export async function driverPdusFromSettings(settings: Settings, logger: Logger)
 
 async function driverPdu(pdu: DriverPduConfig, base: Settings, logger: Logger): Promise<DriverPdu> {
   const options: DriverOptions = new DriverOptions(pdu);
-  const entry = DRIVERS[pdu.driver];
+  const entry = ownEntry(DRIVERS, pdu.driver);
   if (!entry)
     options.fail(
       `driver "${pdu.driver}" is not supported by piPDU; not started (supported: ${DRIVER_NAMES.join(", ")})`,

@@ -70,6 +70,11 @@ export class DriverOptions {
   }
 }
 
+/** table[key] when key is the table's own (a config value "constructor" or "__proto__" names nothing). */
+export function ownEntry<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 /** "host", "host:port" or "[v6]:port" → host and port (the fallback when none is given). */
 export function splitHostPort(address: string, fallback: number): { host: string; port: number } {
   const v6 = /^\[([^\]]+)\](?::([0-9]{1,5}))?$/.exec(address);

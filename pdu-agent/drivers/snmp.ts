@@ -4,7 +4,7 @@
 // After a set the same object is read back; where the agent does not let it be read, the state piPDU set is kept.
 import snmp from "net-snmp";
 import type { DeviceIo } from "./driver-controller.ts";
-import { splitHostPort, type DriverOptions } from "./options.ts";
+import { ownEntry, splitHostPort, type DriverOptions } from "./options.ts";
 
 /** MIB objects by name (PDUDaemon resolves MIBs through pysnmp; piPDU knows the ones PDUs use). */
 export const KNOWN_OBJECTS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
@@ -158,7 +158,8 @@ function objectTemplate(options: DriverOptions): string {
   if ((oid === null) === (mib === null)) options.fail('needs either "oid" or "mib" + "controlpoint"');
   if (oid !== null) return numericOid(options, "oid", oid);
   const point = options.requiredString("controlpoint");
-  const base = KNOWN_OBJECTS[mib ?? ""]?.[point];
+  const objects = ownEntry(KNOWN_OBJECTS, mib ?? "");
+  const base = objects === undefined ? undefined : ownEntry(objects, point);
   if (base === undefined)
     options.fail(
       `"${mib ?? ""}::${point}" is not a MIB object piPDU knows; give its numeric "oid" with * for the port`,
@@ -182,7 +183,7 @@ function v3User(options: DriverOptions, name: string): snmp.User {
   const privName = options.string("priv_protocol");
   const pick = <T>(table: Record<string, T>, key: string, value: string | null, fallback: T): T => {
     if (value === null) return fallback;
-    const found = table[value];
+    const found = ownEntry(table, value);
     if (found === undefined) options.fail(`"${key}" ${value} is not one of ${Object.keys(table).join(", ")}`);
     return found;
   };

@@ -96,3 +96,59 @@ test("a daemon.port other than piPDU's PDUDaemon port is pointed out, naming the
     /pdudaemon\.conf: daemon\.port 16500 is not used; piPDU serves the PDUDaemon API \(HTTP and TCP\) on pdudaemon\.port 16421 \(PIPDU_PDUDAEMON_PORT\)$/,
   );
 });
+
+test("a driver, MIB object or SNMP protocol named like an Object property is refused by name, not looked up", async (t) => {
+  const snmp = {
+    driver: "snmpv3",
+    username: "u",
+    authpassphrase: "secret-pass",
+    onsetting: 1,
+    offsetting: 2,
+  };
+  const { settings, logger, lines } = setup(
+    t,
+    {},
+    {
+      pdus: {
+        a: { driver: "toString" },
+        b: { driver: "__proto__" },
+        c: { ...snmp, mib: "PowerNet-MIB", controlpoint: "constructor" },
+        d: { ...snmp, mib: "__proto__", controlpoint: "toString" },
+        e: { ...snmp, oid: ".1.3.6.*", auth_protocol: "constructor" },
+        f: { ...snmp, oid: ".1.3.6.*", privpassphrase: "p", priv_protocol: "hasOwnProperty" },
+      },
+    },
+  );
+  t.deepEqual(await driverPdusFromSettings(settings, logger), []);
+  t.is(lines.length, 6);
+  t.regex(lines[0] ?? "", /^PDU "a" \(toString\): driver "toString" is not supported by piPDU/);
+  t.regex(lines[1] ?? "", /^PDU "b" \(__proto__\): driver "__proto__" is not supported by piPDU/);
+  t.regex(lines[2] ?? "", /^PDU "c" \(snmpv3\): "PowerNet-MIB::constructor" is not a MIB object piPDU knows/);
+  t.regex(lines[3] ?? "", /^PDU "d" \(snmpv3\): "__proto__::toString" is not a MIB object piPDU knows/);
+  t.regex(lines[4] ?? "", /^PDU "e" \(snmpv3\): "auth_protocol" constructor is not one of usmNoAuthProtocol/);
+  t.regex(
+    lines[5] ?? "",
+    /^PDU "f" \(snmpv3\): "priv_protocol" hasOwnProperty is not one of usmNoPrivProtocol/,
+  );
+  t.false(lines.join("\n").includes("secret-pass"));
+});
+
+test("an alias whose PDU is neither in the configuration nor this piPDU is pointed out by name", async (t) => {
+  const { settings, logger, lines } = setup(
+    t,
+    {},
+    {
+      pdus: { "PDU05.lab": { driver: "localcmdline", cmd_on: "true" } },
+      aliases: {
+        dut1: { hostname: "PDU05.lab", port: 1 },
+        dut2: { hostname: "pdu1", port: 2 },
+        dut3: { hostname: "pdu06.lab", port: 3 },
+      },
+    },
+  );
+  const pdus = await driverPdusFromSettings(settings, logger);
+  t.teardown(() => Promise.all(pdus.map((p) => p.controller.close())));
+  t.deepEqual(lines, [
+    `${settings.pdudaemon.config ?? ""}: alias "dut3" names PDU "pdu06-lab", which is neither in its pdus nor this piPDU; requests by this alias fail unless a PDU "pdu06-lab" is on the bus`,
+  ]);
+});

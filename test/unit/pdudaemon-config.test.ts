@@ -60,3 +60,11 @@ test("a bad entry is reported by its hostname and the other PDUs are kept", (t) 
     'alias "broken": must be {"hostname":<a PDU>,"port":<an outlet>}',
   ]);
 });
+
+test("an alias named __proto__ is an alias like any other", (t) => {
+  const { aliases, problems } = parsePdudaemonConfig(
+    JSON.parse('{"pdus":{},"aliases":{"__proto__":{"hostname":"pdu1","port":1}}}') as Record<string, unknown>,
+  );
+  t.deepEqual(problems, []);
+  t.deepEqual(Object.entries(aliases), [["__proto__", { hostname: "pdu1", port: "1" }]]);
+});
