@@ -6,6 +6,12 @@ import { realSleep, type Sleep } from "../../lib/sleep.ts";
 import { HardwareError, type HardwareInfo, type OutletController } from "../hardware/outlet-controller.ts";
 import type { LinkCounters } from "../hardware/register-client.ts";
 
+/**
+ * No outlet of a rack PDU carries more; a higher figure is a device's garbage, and taken as a reading it would
+ * fill the energy counters (which never go back) and trip the overload budget.
+ */
+const MAX_OUTLET_AMPS = 100;
+
 export interface DeviceIo {
   /** Switch one outlet (1-based); resolves once the device accepted it. */
   switch(outlet: number, on: boolean): Promise<void>;
@@ -121,7 +127,7 @@ export class DriverController implements OutletController {
       : [];
     return Array.from({ length: this.outletCount }, (_, i) => {
       const a = currents[i];
-      return typeof a === "number" && Number.isFinite(a) && a >= 0 ? a : 0;
+      return typeof a === "number" && a >= 0 && a <= MAX_OUTLET_AMPS ? a : 0;
     });
   }
 

@@ -111,3 +111,17 @@ test("an unreadable state file means all off, not a failure", async (t) => {
   );
   t.deepEqual(await c.readRelays(), [false, false]);
 });
+
+test("a device's current that is not a plausible outlet reading (NaN, negative, infinite, absurdly high) counts as none", async (t) => {
+  const c = controller({
+    switch: () => Promise.resolve(),
+    currents: () => Promise.resolve([Number.NaN, -1, Number.POSITIVE_INFINITY, 1.7e308, 2.5, 100]),
+  });
+  // Six readings for four outlets: the extra ones are not this PDU's.
+  t.deepEqual(await c.readCurrents(), [0, 0, 0, 0]);
+  const d = new DriverController(
+    { switch: () => Promise.resolve(), currents: () => Promise.resolve([1e6, 2.5, 100, 100.5]) },
+    { driver: "test", address: "dev1", outletCount: 4, retries: 1, retryDelay: 0 },
+  );
+  t.deepEqual(await d.readCurrents(), [0, 2.5, 100, 0]);
+});
