@@ -1,7 +1,7 @@
 // The HTTP drivers against emulators written from each device's public API documentation: the requests
 // upstream PDUDaemon makes for switching, plus the reads piPDU adds (state and current).
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import test from "ava";
 import type { DriverPduConfig } from "../config/pdudaemon-config.ts";
 import { DriverController, type DeviceIo } from "../pdu-agent/drivers/driver-controller.ts";
@@ -97,6 +97,8 @@ test("answers that are not what the device documents fail the switch with a reas
   const answers: [number, string][] = [
     [200, "<html>captive portal</html>"],
     [200, JSON.stringify({ POWER1: { nested: true } })],
+    [200, JSON.stringify({ POWER: "on " })],
+    [200, '{"__proto__": {"POWER1": "ON"}}'],
     [200, "x".repeat(200_000)],
     [500, "{}"],
   ];
@@ -110,12 +112,37 @@ test("answers that are not what the device documents fail the switch with a reas
   const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   const c = controller(new TasmotaHttp(options(host, { driver: "tasmota" }), MAINS), 1);
   const reasons: string[] = [];
-  for (let i = 0; i < 4; i++) reasons.push((await t.throwsAsync(c.setRelay(1, true))).message);
+  for (let i = 0; i < 6; i++) reasons.push((await t.throwsAsync(c.setRelay(1, true))).message);
   t.deepEqual(reasons, [
     `http test: http://${host}/cm: answer is not JSON`,
+    "http test: Tasmota did not confirm POWER1 ON",
+    "http test: Tasmota did not confirm POWER1 ON",
     "http test: Tasmota did not confirm POWER1 ON",
     `http test: http://${host}/cm: answer longer than 65536 bytes`,
     `http test: http://${host}/cm: HTTP 500`,
   ]);
   t.deepEqual(await c.readRelays(), [false]);
+});
+
+test("a device that sends its answer a byte at a time is given up at the request timeout", async (t) => {
+  const sockets = new Set<Socket>();
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.write("{");
+    const drip = setInterval(() => res.write(" "), 200);
+    res.on("close", () => clearInterval(drip));
+  });
+  server.on("connection", (s) => sockets.add(s));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  );
+  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const c = controller(new TasmotaHttp(options(host, { driver: "tasmota" }), MAINS), 1);
+  const err = await t.throwsAsync(c.setRelay(1, true));
+  t.regex(err.message, new RegExp(`^http test: http://${host}/cm: .*(timeout|aborted)`, "i"));
 });
