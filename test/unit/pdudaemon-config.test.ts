@@ -1,6 +1,7 @@
 // Reading PDUDaemon's configuration: ids from hostnames, retries and delays, aliases, and entries that cannot
 // run reported by name while the others are kept.
 import test from "ava";
+import { ConfigError, loadConfig } from "../../config/load.ts";
 import { parsePdudaemonConfig, pduIdFromHostname } from "../../config/pdudaemon-config.ts";
 
 test("a hostname becomes a PDU id: lower case, anything outside a-z 0-9 _ - replaced by -", (t) => {
@@ -67,4 +68,16 @@ test("an alias named __proto__ is an alias like any other", (t) => {
   );
   t.deepEqual(problems, []);
   t.deepEqual(Object.entries(aliases), [["__proto__", { hostname: "pdu1", port: "1" }]]);
+});
+
+test("a wrong pdudaemon.pdus is reported without its value, which carries communities and pass phrases", (t) => {
+  for (const value of ['[{"community":"s3cret"}]', '{"a":{"community":"s3cret"}', '"s3cret"']) {
+    const err = t.throws(() => loadConfig({ argv: [], env: { PIPDU_PDUDAEMON_PDUS: value } }), {
+      instanceOf: ConfigError,
+    });
+    t.is(
+      err.message,
+      'pdudaemon.pdus (PIPDU_PDUDAEMON_PDUS) = "***": must be an object such as {"10.0.0.5":{"driver":"snmpv1",…}}',
+    );
+  }
 });
