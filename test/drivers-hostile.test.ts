@@ -2,21 +2,8 @@
 // with a reason, and nothing is switched or published on the strength of a bad answer.
 import dgram from "node:dgram";
 import test from "ava";
-import type { DriverPduConfig } from "../config/pdudaemon-config.ts";
-import { DriverOptions } from "../pdu-agent/drivers/options.ts";
 import { Snmp } from "../pdu-agent/drivers/snmp.ts";
-
-function options(hostname: string, entry: Record<string, unknown>): DriverOptions {
-  const config: DriverPduConfig = {
-    hostname,
-    pduId: "hostile",
-    driver: String(entry["driver"]),
-    retries: 1,
-    retryDelay: 0,
-    options: entry,
-  };
-  return new DriverOptions(config);
-}
+import { driverOptions } from "./helpers/driver-options.ts";
 
 /** A UDP "agent" that answers every request with bytes that are not SNMP. */
 async function garbageUdp(t: { teardown: (f: () => void) => void }): Promise<number> {
@@ -32,7 +19,7 @@ async function garbageUdp(t: { teardown: (f: () => void) => void }): Promise<num
 test("an SNMP agent answering with bytes that are not SNMP fails the read and does not crash the process", async (t) => {
   const port = await garbageUdp(t);
   const io = new Snmp(
-    options(`127.0.0.1:${port}`, {
+    driverOptions(`127.0.0.1:${port}`, {
       driver: "snmpv1",
       community: "private",
       oid: ".1.3.6.1.2.1.99.*",

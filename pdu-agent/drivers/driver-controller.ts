@@ -4,7 +4,7 @@
 import { CoalescedWriter, readJson } from "../../lib/durable-file.ts";
 import { realSleep, type Sleep } from "../../lib/sleep.ts";
 import { HardwareError, type HardwareInfo, type OutletController } from "../hardware/outlet-controller.ts";
-import type { LinkCounters } from "../hardware/register-client.ts";
+import { noLinkCounters, type LinkCounters } from "../hardware/register-client.ts";
 
 /**
  * No outlet of a rack PDU carries more; a higher figure is a device's garbage, and taken as a reading it would
@@ -42,15 +42,7 @@ export class DriverController implements OutletController {
   private readonly saved: CoalescedWriter | null;
   private loaded = false;
   private readonly closing = new AbortController();
-  private readonly stats: LinkCounters = {
-    transactions: 0,
-    crcErrors: 0,
-    nacks: 0,
-    ioErrors: 0,
-    shortReads: 0,
-    retries: 0,
-    failures: 0,
-  };
+  private readonly stats: LinkCounters = noLinkCounters();
 
   constructor(
     private readonly io: DeviceIo,

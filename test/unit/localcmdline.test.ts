@@ -5,19 +5,10 @@ import os from "node:os";
 import path from "node:path";
 import test from "ava";
 import { commandFor, LocalCmdline } from "../../pdu-agent/drivers/localcmdline.ts";
-import { DriverOptions } from "../../pdu-agent/drivers/options.ts";
+import { driverOptions } from "../helpers/driver-options.ts";
 
-function driver(options: Record<string, unknown>): LocalCmdline {
-  return new LocalCmdline(
-    new DriverOptions({
-      hostname: "local",
-      pduId: "local",
-      driver: "localcmdline",
-      retries: 1,
-      retryDelay: 0,
-      options: { driver: "localcmdline", ...options },
-    }),
-  );
+function driver(options: Record<string, unknown>, timeoutMs?: number): LocalCmdline {
+  return new LocalCmdline(driverOptions("local", { driver: "localcmdline", ...options }), timeoutMs);
 }
 
 test("%s, %d and %% are filled as Python's % operator does", (t) => {
@@ -54,17 +45,7 @@ test("a command that outlives its timeout fails, and what it started is killed w
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pipdu-local-"));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const pidFile = path.join(dir, "pid");
-  const d = new LocalCmdline(
-    new DriverOptions({
-      hostname: "local",
-      pduId: "local",
-      driver: "localcmdline",
-      retries: 1,
-      retryDelay: 0,
-      options: { driver: "localcmdline", cmd_on: `sleep 300 & echo $! > ${pidFile}; wait; echo %s` },
-    }),
-    300,
-  );
+  const d = driver({ cmd_on: `sleep 300 & echo $! > ${pidFile}; wait; echo %s` }, 300);
   await t.throwsAsync(d.switch(1, true), { message: "cmd_on timed out after 0.3 s" });
   const pid = Number(fs.readFileSync(pidFile, "utf8"));
   t.true(await gone(pid), `sleep ${pid} still runs`);
