@@ -110,3 +110,39 @@ test("a device that comes up after start-up is started on a later attempt and go
   t.is((await online).payload, "online");
   t.is(refused, 2);
 });
+
+test("hostile outlet levels on MQTT reach a localcmdline command only as a checked outlet number", async (t) => {
+  const broker = await startBroker(t, "embedded");
+  const dir = tempDir(t);
+  const runs = path.join(dir, "runs");
+  const settings = testSettings(t, {
+    mqtt: { url: broker.url, protocol: "3.1.1" },
+    pdudaemon: {
+      pdus: { strip: { driver: "localcmdline", cmd_on: `echo %s >> ${runs}`, outlets: 4, retries: 1 } },
+    },
+  });
+  const logger = silentLogger();
+  const stop = await runDriverPdus(await driverPdusFromSettings(settings, logger), logger, () => []);
+  t.teardown(stop);
+  const client = await connectClient(t, broker.url);
+  await client.subscribeAsync("pipdu/strip/result", { qos: 1 });
+  const outcomes: string[] = [];
+  for (const level of ["1;touch x", "$(id)", "01", "1e3", "-1", "99999999999999999999", "0x2", " 3", "4"]) {
+    const result = nextMessage(client, "pipdu/strip/result");
+    await client.publishAsync(`pipdu/strip/outlet/${level}/set`, "ON", { qos: 1 });
+    const payload = JSON.parse((await result).payload) as { status: string; outlet: number | null };
+    outcomes.push(`${level} ${payload.status} ${String(payload.outlet)}`);
+  }
+  t.deepEqual(outcomes, [
+    "1;touch x error null",
+    "$(id) error null",
+    "01 ok 1",
+    "1e3 error null",
+    "-1 error null",
+    "99999999999999999999 error null",
+    "0x2 error null",
+    " 3 error null",
+    "4 ok 4",
+  ]);
+  t.is(fs.readFileSync(runs, "utf8"), "1\n4\n");
+});
