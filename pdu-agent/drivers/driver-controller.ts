@@ -105,7 +105,7 @@ export class DriverController implements OutletController {
       }
     }
     this.stats.failures++;
-    const message = last instanceof Error ? last.message : String(last);
+    const message = oneLine(last instanceof Error ? last.message : String(last));
     const attempts = this.options.retries === 1 ? "" : ` (${this.options.retries} attempts)`;
     throw new HardwareError(
       last instanceof HardwareError ? last.code : "link",
@@ -148,7 +148,7 @@ export class DriverController implements OutletController {
   private readonly named = (err: unknown): never => {
     throw new HardwareError(
       "link",
-      `${this.options.driver} ${this.options.address}: ${(err as Error).message}`,
+      `${this.options.driver} ${this.options.address}: ${oneLine((err as Error).message)}`,
     );
   };
 
@@ -161,4 +161,13 @@ export class DriverController implements OutletController {
       throw err;
     }
   }
+}
+
+/**
+ * A device's or a command's words (a Shelly error, a script's stderr) go into logs and MQTT results: one line,
+ * no terminal escapes, bounded.
+ */
+function oneLine(text: string): string {
+  const clipped = text.length > 300 ? `${text.slice(0, 300)}…` : text;
+  return clipped.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
 }
