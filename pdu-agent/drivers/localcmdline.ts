@@ -51,7 +51,11 @@ function run(
   timeoutMs: number,
 ): Promise<{ code: string; timedOut: boolean; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn("/bin/sh", ["-c", command], { detached: true, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn("/bin/sh", ["-c", command], {
+      detached: true,
+      stdio: ["ignore", "ignore", "pipe"],
+      env: commandEnv(),
+    });
     let stderr = "";
     let timedOut = false;
     child.stderr.setEncoding("utf8");
@@ -71,6 +75,11 @@ function run(
     child.on("error", (err) => done(err.message));
     child.on("exit", (code, signal) => done(code === null ? String(signal) : String(code)));
   });
+}
+
+/** The environment without piPDU's own settings, which hold the MQTT password, tokens and PDU communities. */
+function commandEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("PIPDU_")));
 }
 
 function killGroup(pid: number | undefined): void {

@@ -65,3 +65,19 @@ test("a command's flood of output is not kept: the error quotes the start of std
   const d = driver({ cmd_off: "yes error-line | head -c 5000000 >&2; yes | head -c 5000000; exit 4" });
   await t.throwsAsync(d.switch(2, false), { message: "cmd_off exited with 4: error-line" });
 });
+
+test("a command does not inherit piPDU's settings from the environment (MQTT password, PDU communities)", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pipdu-local-"));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  process.env["PIPDU_MQTT_PASSWORD"] = "mqtt-s3cret";
+  process.env["PIPDU_PDUDAEMON_PDUS"] = '{"apc":{"driver":"snmpv1","community":"c0mmunity"}}';
+  t.teardown(() => {
+    delete process.env["PIPDU_MQTT_PASSWORD"];
+    delete process.env["PIPDU_PDUDAEMON_PDUS"];
+  });
+  const envFile = path.join(dir, "env");
+  await driver({ cmd_on: `env > ${envFile}` }).switch(1, true);
+  const env = fs.readFileSync(envFile, "utf8");
+  t.regex(env, /^PATH=/m);
+  t.notRegex(env, /PIPDU_|s3cret|c0mmunity/);
+});
