@@ -59,6 +59,8 @@ export class Snmp implements DeviceIo {
     this.off =
       options.integer("offsetting", null, -2147483648, 2147483647) ??
       options.fail('"offsetting" is required');
+    if (this.on === this.off)
+      options.fail('"onsetting" and "offsetting" must differ, or no state could be read back');
     const currentOid = options.string("current_oid");
     this.current =
       currentOid === null
@@ -68,6 +70,7 @@ export class Snmp implements DeviceIo {
             scale: options.number("current_scale", 1, 0, 1000),
           };
     const { host, port } = splitHostPort(options.hostname, 161);
+    if (port < 1 || port > 65535) options.fail("the port after the host must be 1 to 65535");
     const common = { port, retries: 1, timeout: 2000 };
     if (version === "snmpv1") {
       const community = options.string("community") ?? options.fail('snmpv1 needs a "community"');

@@ -152,3 +152,22 @@ test("an alias whose PDU is neither in the configuration nor this piPDU is point
     `${settings.pdudaemon.config ?? ""}: alias "dut3" names PDU "pdu06-lab", which is neither in its pdus nor this piPDU; requests by this alias fail unless a PDU "pdu06-lab" is on the bus`,
   ]);
 });
+
+test("an SNMP PDU whose onsetting equals its offsetting, or whose UDP port is out of range, is refused by name", async (t) => {
+  const snmp = { driver: "snmpv1", community: "private", oid: ".1.3.6.1.4.1.318.1.1.4.4.2.1.3.*" };
+  const { settings, logger, lines } = setup(
+    t,
+    {},
+    {
+      pdus: {
+        same: { ...snmp, onsetting: 1, offsetting: "1" },
+        "10.0.0.5:70000": { ...snmp, onsetting: 1, offsetting: 2 },
+      },
+    },
+  );
+  t.deepEqual(await driverPdusFromSettings(settings, logger), []);
+  t.deepEqual(lines, [
+    'PDU "same" (snmpv1): "onsetting" and "offsetting" must differ, or no state could be read back',
+    'PDU "10.0.0.5:70000" (snmpv1): the port after the host must be 1 to 65535',
+  ]);
+});
