@@ -147,3 +147,22 @@ function goneDevice(t: ExecutionContext, url: string): DriverController {
   const c = goneDevice(t, broker.url);
   await t.throwsAsync(c.setRelay(1, true), { message: /Tasmota gone did not confirm POWER1 within 5 s/ });
 });
+
+(hasMosquitto ? test : test.skip)(
+  "tasmota-mqtt hears the device again after the broker restarts (its subscriptions come back)",
+  async (t) => {
+    t.timeout(30_000);
+    const broker = await startBroker(t, "mosquitto");
+    const c = goneDevice(t, broker.url);
+    const before = await connectClient(t, broker.url, { clientId: "someone" });
+    await before.publishAsync("stat/gone/POWER1", "OFF", { qos: 1, retain: true });
+    t.deepEqual(await c.readRelays(), [false]);
+    await broker.restart();
+    const after = await connectClient(t, broker.url, { clientId: "someone-else" });
+    await eventually("stat/gone/POWER1 heard after the restart", async () => {
+      await after.publishAsync("stat/gone/POWER1", "ON", { qos: 1 });
+      return (await c.readRelays())[0] === true ? true : undefined;
+    });
+    t.deepEqual(await c.readRelays(), [true]);
+  },
+);

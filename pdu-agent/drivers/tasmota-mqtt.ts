@@ -143,14 +143,10 @@ export class TasmotaMqtt implements DeviceIo {
       signal: this.abort.signal,
     });
     client.on("message", (topic, payload) => this.receive(topic, payload));
-    client.on("connect", () => void this.subscribe(client));
-    await this.subscribe(client);
+    // After a reconnect MQTT.js subscribes again by itself (connectMqtt sets `resubscribe`).
+    await client.subscribeAsync([`stat/${this.topic}/+`, `tele/${this.topic}/+`], { qos: 1 });
     this.client = client;
     return client;
-  }
-
-  private async subscribe(client: MqttClient): Promise<void> {
-    await client.subscribeAsync([`stat/${this.topic}/+`, `tele/${this.topic}/+`], { qos: 1 });
   }
 }
 
