@@ -81,3 +81,43 @@ test("a wrong pdudaemon.pdus is reported without its value, which carries commun
     );
   }
 });
+
+test("entries of the wrong type, an empty hostname and a hostname too long for an id are each named; the rest run", (t) => {
+  const { pdus, problems } = parsePdudaemonConfig({
+    pdus: {
+      "": { driver: "localcmdline" },
+      ["x".repeat(65)]: { driver: "localcmdline" },
+      list: ["localcmdline"],
+      text: "localcmdline",
+      nulled: null,
+      numdriver: { driver: 7 },
+      boolretries: { driver: "localcmdline", retries: true },
+      exponent: { driver: "localcmdline", retrydelay: "1e3" },
+      "PDU.1": { driver: "localcmdline" },
+      "pdu-1": { driver: "localcmdline" },
+    },
+    aliases: { a: "pdu-1", b: { hostname: 5, port: 1 }, c: { hostname: "pdu-1", port: -1 } },
+  });
+  t.deepEqual(
+    pdus.map((p) => p.pduId),
+    ["pdu-1"],
+  );
+  t.deepEqual(problems, [
+    'PDU "": a hostname must be 1 to 64 characters',
+    `PDU "${"x".repeat(65)}": a hostname must be 1 to 64 characters`,
+    'PDU "list": must be an object with a "driver"',
+    'PDU "text": must be an object with a "driver"',
+    'PDU "nulled": must be an object with a "driver"',
+    'PDU "numdriver": "driver" must be a driver name such as "snmpv1"',
+    'PDU "boolretries": "retries" must be a whole number of attempts from 1 to 100',
+    'PDU "exponent": "retrydelay" must be seconds from 0 to 600',
+    'PDU "pdu-1": its id "pdu-1" is already taken by "PDU.1"; rename one of them',
+    'alias "a": must be {"hostname":<a PDU>,"port":<an outlet>}',
+    'alias "b": must be {"hostname":<a PDU>,"port":<an outlet>}',
+    'alias "c": must be {"hostname":<a PDU>,"port":<an outlet>}',
+  ]);
+  t.deepEqual(parsePdudaemonConfig({ pdus: [], aliases: 3 }).problems, [
+    'pdus: must be an object such as {"pdu1":{"driver":"localcmdline",…}}',
+    'aliases: must be an object such as {"dut1":{"hostname":"pdu1","port":3}}',
+  ]);
+});
