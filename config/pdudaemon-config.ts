@@ -18,6 +18,8 @@ export interface DriverPduConfig {
   retryDelay: number;
   /** Every key of the entry, as upstream's driver reads them. */
   options: Record<string, unknown>;
+  /** Where the entry is written (the file, or `pdudaemon.pdus`), for messages about it. */
+  source?: string;
 }
 
 export interface PdudaemonFile {
@@ -173,19 +175,21 @@ export async function driverPduConfigs(
 ): Promise<{ pdus: DriverPduConfig[]; problems: string[]; notes: string[] }> {
   const { config = null, pdus = {} } = settings.pdudaemon;
   const file = config === null ? null : await readPdudaemonFile(config);
-  const problems = [...(file?.problems ?? [])];
+  const problems = (file?.problems ?? []).map((line) => `${config ?? ""}: ${line}`);
   const notes: string[] = [];
   const port = file?.daemon.port ?? null;
   if (port !== null && port !== settings.pdudaemon.port)
     notes.push(
       `${config ?? ""}: daemon.port ${port} is not used; piPDU serves the PDUDaemon API (HTTP and TCP) on pdudaemon.port ${settings.pdudaemon.port} (PIPDU_PDUDAEMON_PORT)`,
     );
-  const own = parsePdus(pdus, problems);
-  const all = [...(file?.pdus ?? [])];
+  const ownProblems: string[] = [];
+  const own = parsePdus(pdus, ownProblems).map((pdu) => ({ ...pdu, source: "pdudaemon.pdus" }));
+  problems.push(...ownProblems.map((line) => `pdudaemon.pdus: ${line}`));
+  const all = (file?.pdus ?? []).map((pdu) => ({ ...pdu, source: config ?? "" }));
   for (const pdu of own) {
     if (all.some((p) => p.pduId === pdu.pduId))
       problems.push(
-        `PDU "${pdu.hostname}": declared both in ${config ?? ""} and in pdudaemon.pdus; the file wins`,
+        `pdudaemon.pdus: PDU "${pdu.hostname}": also declared in ${config ?? ""}, whose entry wins`,
       );
     else all.push(pdu);
   }
@@ -196,7 +200,9 @@ export async function driverPduConfigs(
       );
   const local = all.find((p) => p.pduId === settings.pdu.id);
   if (local) {
-    problems.push(`PDU "${local.hostname}": its id "${local.pduId}" is this piPDU's own pdu.id; not started`);
+    problems.push(
+      `${local.source}: PDU "${local.hostname}": its id "${local.pduId}" is this piPDU's own pdu.id; not started`,
+    );
   }
   return { pdus: all.filter((p) => p !== local), problems, notes };
 }

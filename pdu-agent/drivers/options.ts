@@ -17,7 +17,8 @@ export class DriverOptions {
   }
 
   fail(message: string): never {
-    throw new DriverConfigError(`PDU "${this.pdu.hostname}" (${this.pdu.driver}): ${message}`);
+    const where = this.pdu.source === undefined ? "" : `${this.pdu.source}: `;
+    throw new DriverConfigError(`${where}PDU "${this.pdu.hostname}" (${this.pdu.driver}): ${message}`);
   }
 
   has(key: string): boolean {

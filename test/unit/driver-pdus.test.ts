@@ -76,15 +76,15 @@ test("an unsupported driver and a bad entry are reported by hostname; the others
   t.is(lines.length, 2);
   t.regex(
     lines[0] ?? "",
-    /^PDU "apc9210" \(apc9210\): driver "apc9210" is not supported by piPDU; not started \(supported: localcmdline, snmpv1/,
+    /pdudaemon\.conf: PDU "apc9210" \(apc9210\): driver "apc9210" is not supported by piPDU; not started \(supported: localcmdline, snmpv1/,
   );
-  t.is(lines[1], 'PDU "esp-1" (esphome-http): "switch_ids" is required');
+  t.is(lines[1], `${settings.pdudaemon.config ?? ""}: PDU "esp-1" (esphome-http): "switch_ids" is required`);
 });
 
 test("a driver PDU with this piPDU's own id is refused, so two agents never answer for one id", async (t) => {
   const { settings, logger, lines } = setup(t, { PDU1: { driver: "localcmdline", cmd_on: "true" } });
   t.deepEqual(await driverPdusFromSettings(settings, logger), []);
-  t.deepEqual(lines, ['PDU "PDU1": its id "pdu1" is this piPDU\'s own pdu.id; not started']);
+  t.deepEqual(lines, ['pdudaemon.pdus: PDU "PDU1": its id "pdu1" is this piPDU\'s own pdu.id; not started']);
 });
 
 test("a daemon.port other than piPDU's PDUDaemon port is pointed out, naming the setting to change", async (t) => {
@@ -121,14 +121,29 @@ test("a driver, MIB object or SNMP protocol named like an Object property is ref
   );
   t.deepEqual(await driverPdusFromSettings(settings, logger), []);
   t.is(lines.length, 6);
-  t.regex(lines[0] ?? "", /^PDU "a" \(toString\): driver "toString" is not supported by piPDU/);
-  t.regex(lines[1] ?? "", /^PDU "b" \(__proto__\): driver "__proto__" is not supported by piPDU/);
-  t.regex(lines[2] ?? "", /^PDU "c" \(snmpv3\): "PowerNet-MIB::constructor" is not a MIB object piPDU knows/);
-  t.regex(lines[3] ?? "", /^PDU "d" \(snmpv3\): "__proto__::toString" is not a MIB object piPDU knows/);
-  t.regex(lines[4] ?? "", /^PDU "e" \(snmpv3\): "auth_protocol" constructor is not one of usmNoAuthProtocol/);
+  t.regex(
+    lines[0] ?? "",
+    /pdudaemon\.conf: PDU "a" \(toString\): driver "toString" is not supported by piPDU/,
+  );
+  t.regex(
+    lines[1] ?? "",
+    /pdudaemon\.conf: PDU "b" \(__proto__\): driver "__proto__" is not supported by piPDU/,
+  );
+  t.regex(
+    lines[2] ?? "",
+    /pdudaemon\.conf: PDU "c" \(snmpv3\): "PowerNet-MIB::constructor" is not a MIB object piPDU knows/,
+  );
+  t.regex(
+    lines[3] ?? "",
+    /pdudaemon\.conf: PDU "d" \(snmpv3\): "__proto__::toString" is not a MIB object piPDU knows/,
+  );
+  t.regex(
+    lines[4] ?? "",
+    /pdudaemon\.conf: PDU "e" \(snmpv3\): "auth_protocol" constructor is not one of usmNoAuthProtocol/,
+  );
   t.regex(
     lines[5] ?? "",
-    /^PDU "f" \(snmpv3\): "priv_protocol" hasOwnProperty is not one of usmNoPrivProtocol/,
+    /pdudaemon\.conf: PDU "f" \(snmpv3\): "priv_protocol" hasOwnProperty is not one of usmNoPrivProtocol/,
   );
   t.false(lines.join("\n").includes("secret-pass"));
 });
@@ -166,8 +181,9 @@ test("an SNMP PDU whose onsetting equals its offsetting, or whose UDP port is ou
     },
   );
   t.deepEqual(await driverPdusFromSettings(settings, logger), []);
+  const file = settings.pdudaemon.config ?? "";
   t.deepEqual(lines, [
-    'PDU "same" (snmpv1): "onsetting" and "offsetting" must differ, or no state could be read back',
-    'PDU "10.0.0.5:70000" (snmpv1): the port after the host must be 1 to 65535',
+    `${file}: PDU "same" (snmpv1): "onsetting" and "offsetting" must differ, or no state could be read back`,
+    `${file}: PDU "10.0.0.5:70000" (snmpv1): the port after the host must be 1 to 65535`,
   ]);
 });
