@@ -36,6 +36,9 @@ export function pduIdFromHostname(hostname: string): string {
   return hostname.toLowerCase().replace(/[^a-z0-9_-]/g, "-");
 }
 
+/** `<base>/response/…` carries MQTT 5 responses to requesters; a PDU there would share their topics. */
+const RESERVED_IDS = new Set(["response"]);
+
 export class PdudaemonConfigError extends Error {
   constructor(message: string) {
     super(message);
@@ -111,6 +114,10 @@ export function parsePdus(value: unknown, problems: string[]): DriverPduConfig[]
     const pduId = pduIdFromHostname(hostname);
     if (pduId.length < 1 || pduId.length > 64) {
       problems.push(`PDU ${name}: a hostname must be 1 to 64 characters`);
+      continue;
+    }
+    if (RESERVED_IDS.has(pduId)) {
+      problems.push(`PDU ${name}: its id "${pduId}" is the topic level of MQTT responses; rename it`);
       continue;
     }
     const other = seen.get(pduId);

@@ -121,3 +121,16 @@ test("entries of the wrong type, an empty hostname and a hostname too long for a
     'aliases: must be an object such as {"dut1":{"hostname":"pdu1","port":3}}',
   ]);
 });
+
+test("a hostname whose id is the responses' topic level is refused, so no PDU publishes under <base>/response/", (t) => {
+  const { pdus, problems } = parsePdudaemonConfig({
+    pdus: { Response: { driver: "localcmdline" }, other: { driver: "localcmdline" } },
+  });
+  t.deepEqual(
+    pdus.map((p) => p.pduId),
+    ["other"],
+  );
+  t.deepEqual(problems, [
+    'PDU "Response": its id "response" is the topic level of MQTT responses; rename it',
+  ]);
+});
