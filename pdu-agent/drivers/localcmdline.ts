@@ -9,6 +9,7 @@ import type { DriverOptions } from "./options.ts";
 const TIMEOUT_MS = 30_000;
 /** What is kept of a failing command's stderr for its error message. */
 const STDERR_BYTES = 4096;
+const STDERR_GRACE_MS = 500;
 
 /** Python's `template % port` for the conversions PDUDaemon configs use: %s, %d, %i and %%. */
 export function commandFor(template: string, outlet: number): string {
@@ -66,14 +67,20 @@ function run(
       timedOut = true;
       killGroup(child.pid);
     }, timeoutMs);
+    let grace: NodeJS.Timeout | undefined;
     const done = (code: string): void => {
       clearTimeout(timer);
-      // Something the command left in the background may hold stderr open; it is not waited for.
+      clearTimeout(grace);
       child.stderr.destroy();
       resolve({ code, timedOut, stderr });
     };
     child.on("error", (err) => done(err.message));
-    child.on("exit", (code, signal) => done(code === null ? String(signal) : String(code)));
+    // "close" comes once stderr is read to its end. Something the command left running in the background may
+    // hold stderr open: after the exit, it is waited for briefly, not for as long as it runs.
+    child.on("close", (code, signal) => done(code === null ? String(signal) : String(code)));
+    child.on("exit", (code, signal) => {
+      grace = setTimeout(() => done(code === null ? String(signal) : String(code)), STDERR_GRACE_MS);
+    });
   });
 }
 
