@@ -84,8 +84,8 @@ test("a command does not inherit piPDU's settings from the environment (MQTT pas
 
 test("a command that leaves something running with its stderr open still ends at its own exit", async (t) => {
   const d = driver({
-    cmd_on: "sleep 300 & echo done >&2; exit 0",
-    cmd_off: "sleep 300 & echo refused >&2; exit 2",
+    cmd_on: "sleep 3 & echo done >&2; exit 0",
+    cmd_off: "sleep 3 & echo refused >&2; exit 2",
   });
   await d.switch(1, true);
   await t.throwsAsync(d.switch(1, false), { message: "cmd_off exited with 2: refused" });
