@@ -2,6 +2,7 @@
 // own settings (PDU id, name, outlet count, state directory), ready for a pdu-agent like any piPDU.
 // A driver piPDU does not have, or an entry it cannot use, is reported by name and the others still run.
 import path from "node:path";
+import { validateOutlets } from "../../config/outlets.ts";
 import { driverPduConfigs, type DriverPduConfig } from "../../config/pdudaemon-config.ts";
 import type { Settings } from "../../config/settings.ts";
 import type { Logger } from "../../log/logger.ts";
@@ -75,5 +76,12 @@ function outletNames(options: DriverOptions, count: number): Settings["outlets"]
   const names = options.stringList("outlet_names");
   if (names === null) return [];
   if (names.length > count) options.fail(`"outlet_names" lists ${names.length} names for ${count} outlets`);
-  return names.map((name) => ({ name }));
+  const outlets = names.map((name) => ({ name }));
+  // The same rules as piPDU's own outlet names: they reach the panel's LCD, the web page and Home Assistant.
+  try {
+    validateOutlets(outlets);
+  } catch (err) {
+    options.fail(`"outlet_names": ${(err as Error).message}`);
+  }
+  return outlets;
 }

@@ -187,3 +187,22 @@ test("an SNMP PDU whose onsetting equals its offsetting, or whose UDP port is ou
     `${file}: PDU "10.0.0.5:70000" (snmpv1): the port after the host must be 1 to 65535`,
   ]);
 });
+
+test("outlet_names are held to piPDU's own outlet-name rules: printable, at most 40 characters", async (t) => {
+  const { settings, logger, lines } = setup(
+    t,
+    {},
+    {
+      pdus: {
+        escape: { driver: "localcmdline", cmd_on: "true", outlet_names: ["ok", "bad\u001b[2J"] },
+        long: { driver: "localcmdline", cmd_on: "true", outlet_names: ["x".repeat(41)] },
+      },
+    },
+  );
+  t.deepEqual(await driverPdusFromSettings(settings, logger), []);
+  const file = settings.pdudaemon.config ?? "";
+  t.deepEqual(lines, [
+    `${file}: PDU "escape" (localcmdline): "outlet_names": outlet 2 name must be 1 to 40 printable characters`,
+    `${file}: PDU "long" (localcmdline): "outlet_names": outlet 1 name must be 1 to 40 printable characters`,
+  ]);
+});
