@@ -9,6 +9,9 @@ test("a hostname becomes a PDU id: lower case, anything outside a-z 0-9 _ - repl
   t.is(pduIdFromHostname("PDU05.lab"), "pdu05-lab");
   t.is(pduIdFromHostname("apc_7952"), "apc_7952");
   t.is(pduIdFromHostname("10.0.0.5:1161"), "10-0-0-5-1161");
+  // The id names the PDU's state directory: no path can be made of it.
+  t.is(pduIdFromHostname("../../etc/passwd"), "------etc-passwd");
+  t.is(pduIdFromHostname("pipdu/#/+"), "pipdu----");
 });
 
 test("retries and retrydelay default to PDUDaemon's 5 and 5; quoted numbers count as upstream reads them", (t) => {
