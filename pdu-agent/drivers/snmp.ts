@@ -203,6 +203,8 @@ function v3User(options: DriverOptions, name: string): snmp.User {
     privName,
     privKey === null ? snmp.PrivProtocols.none : snmp.PrivProtocols.des,
   );
+  // Privacy without authentication does not exist in SNMPv3: quietly sending in clear text would be worse.
+  if (authKey === null && privKey !== null) options.fail('"privpassphrase" needs an "authpassphrase"');
   if (authKey === null) return { name, level: snmp.SecurityLevel.noAuthNoPriv };
   if (privKey === null) return { name, level: snmp.SecurityLevel.authNoPriv, authProtocol, authKey };
   return { name, level: snmp.SecurityLevel.authPriv, authProtocol, authKey, privProtocol, privKey };

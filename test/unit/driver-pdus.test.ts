@@ -206,3 +206,18 @@ test("outlet_names are held to piPDU's own outlet-name rules: printable, at most
     `${file}: PDU "long" (localcmdline): "outlet_names": outlet 1 name must be 1 to 40 printable characters`,
   ]);
 });
+
+test("an snmpv3 PDU with a privacy pass phrase but no authentication one is refused, not run in clear text", async (t) => {
+  const { settings, logger, lines } = setup(t, {
+    clear: {
+      driver: "snmpv3",
+      username: "u",
+      privpassphrase: "priv-s3cret",
+      oid: ".1.3.6.1.4.1.318.1.1.4.4.2.1.3.*",
+      onsetting: 1,
+      offsetting: 2,
+    },
+  });
+  t.deepEqual(await driverPdusFromSettings(settings, logger), []);
+  t.deepEqual(lines, ['pdudaemon.pdus: PDU "clear" (snmpv3): "privpassphrase" needs an "authpassphrase"']);
+});
