@@ -128,7 +128,8 @@ export class Topics {
         return { pdu, kind: "total", metric: outlet };
       return null;
     }
-    if (kind !== "outlet" || outlet === undefined || outlet === "") return null;
+    // The outlet level is kept raw, even empty: a command on `…/outlet//set` still gets its error result.
+    if (kind !== "outlet" || outlet === undefined) return null;
     if (parts.length === 4) {
       if (metric === "set") return { pdu, kind: "set", outlet };
       if (metric === "state" || metric === "power" || metric === "current" || metric === "energy") {

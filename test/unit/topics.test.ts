@@ -57,6 +57,11 @@ test("parse reads back every topic the builders make, and each maps to its messa
   }
 });
 
+test("the outlet level is kept raw, even empty, so the agent answers a command on …/outlet//set", (t) => {
+  t.deepEqual(topics.parse("pipdu/rack1/outlet//set"), { pdu: "rack1", kind: "set", outlet: "" });
+  t.deepEqual(topics.parse("pipdu/rack1/outlet/0x1/set"), { pdu: "rack1", kind: "set", outlet: "0x1" });
+});
+
 test("the response level is not a PDU: <base>/response/... parses as no PDU topic", (t) => {
   t.is(topics.response("pipdu-gateway-1a2b", "result"), "pipdu/response/pipdu-gateway-1a2b/result");
   t.is(topics.responseFilter("pipdu-gateway-1a2b"), "pipdu/response/pipdu-gateway-1a2b/#");
