@@ -1,0 +1,111 @@
+// The command line as an operator meets it: help and version for every command without side effects,
+// unknown options refused with a suggestion, errors that name the flag that was typed.
+import test from "ava";
+import { COMMANDS, GROUPS } from "../../cli/commands.ts";
+import { main, version } from "../../cli/main.ts";
+
+/** Runs pipdu in this process, capturing what it prints. */
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const log = console.log;
+  const error = console.error;
+  let out = "";
+  let err = "";
+  console.log = (...a: unknown[]) => (out += `${a.join(" ")}\n`);
+  console.error = (...a: unknown[]) => (err += `${a.join(" ")}\n`);
+  try {
+    const code = await main(argv);
+    return { code, out, err };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+const everyCommand = COMMANDS.map((c) => c.name);
+
+test.serial(
+  "every command and sub-command answers --help and -h with usage, options and an example",
+  async (t) => {
+    for (const name of everyCommand) {
+      for (const flag of ["--help", "-h"]) {
+        const r = await run([...name.split(" "), flag]);
+        t.is(r.code, 0, `${name} ${flag}`);
+        t.is(r.err, "", `${name} ${flag}`);
+        t.true(r.out.startsWith(`usage: pipdu ${name}`), `${name} ${flag}: ${r.out}`);
+        t.regex(r.out, /\noptions:\n {2}\S/, name);
+        t.regex(r.out, new RegExp(`\\nexamples?:\\n {2}.*pipdu ${name}`), name);
+      }
+    }
+  },
+);
+
+test.serial("--help wins over every other argument, including settings that would fail", async (t) => {
+  const r = await run(["pdu", "--broker.port", "99999", "--brokr.port", "1", "--help"]);
+  t.is(r.code, 0);
+  t.true(r.out.startsWith("usage: pipdu pdu"));
+});
+
+test.serial("pipdu, pipdu config and pipdu ha list their commands with --help", async (t) => {
+  const top = await run(["--help"]);
+  t.is(top.code, 0);
+  for (const name of everyCommand) t.true(top.out.includes(`  ${name} `), name);
+  for (const group of Object.keys(GROUPS)) {
+    const r = await run([group, "--help"]);
+    t.is(r.code, 0, group);
+    t.true(r.out.startsWith(`usage: pipdu ${group} <`), group);
+    t.regex(r.out, /\nexample:\n/);
+  }
+});
+
+test.serial("--version and -V print the package version, at the top and after any command", async (t) => {
+  t.regex(version(), /^\d+\.\d+\.\d+/);
+  for (const argv of [["--version"], ["-V"], ...everyCommand.map((n) => [...n.split(" "), "--version"])]) {
+    const r = await run(argv);
+    t.is(r.code, 0, argv.join(" "));
+    t.is(r.out, `pipdu ${version()}\n`, argv.join(" "));
+  }
+});
+
+test.serial("an unknown option is refused with the setting it most likely meant", async (t) => {
+  const r = await run(["config", "check", "--brokr.port", "1"]);
+  t.is(r.code, 2);
+  t.is(r.out, "");
+  t.regex(r.err, /--brokr\.port: unknown option \(did you mean --broker\.port\?\)/);
+  const sim = await run(["sim", "--pdu", "3"]);
+  t.is(sim.code, 2);
+  t.regex(sim.err, /--pdu: unknown option \(did you mean --pdus\?\)/);
+});
+
+test.serial("a wrong value given as a flag is reported under the flag's name", async (t) => {
+  const r = await run(["config", "check", "--broker.port", "99999"]);
+  t.is(r.code, 2);
+  t.regex(r.err, /broker\.port \(--broker\.port\) = 99999: must be a TCP port from 0 to 65535/);
+  t.false(r.err.includes("PIPDU_BROKER_PORT"));
+});
+
+test.serial("a mistyped command or sub-command is refused with a suggestion", async (t) => {
+  const r = await run(["strat"]);
+  t.is(r.code, 2);
+  t.regex(r.err, /unknown command "strat" \(did you mean start\?\)/);
+  const sub = await run(["config", "chek"]);
+  t.is(sub.code, 2);
+  t.regex(sub.err, /unknown sub-command "chek": use check or print/);
+});
+
+test.serial("config check refuses an unknown PIPDU_ variable and names the likely one", async (t) => {
+  process.env["PIPDU_BROKR_PORT"] = "1";
+  try {
+    const r = await run(["config", "check"]);
+    t.is(r.code, 2);
+    t.is(r.out, "");
+    t.regex(r.err, /PIPDU_BROKR_PORT is not a setting and is ignored \(did you mean PIPDU_BROKER_PORT\?\)/);
+  } finally {
+    delete process.env["PIPDU_BROKR_PORT"];
+  }
+});
+
+test.serial("passwd refuses an option instead of taking it for a file name", async (t) => {
+  const r = await run(["passwd", "--force", "users", "alice"]);
+  t.is(r.code, 2);
+  t.regex(r.err, /unknown option --force/);
+});
