@@ -1,10 +1,9 @@
 // pipdu <command>: the one entry point. Sub-commands live in their own files; cli/commands.ts holds their help.
 // `--help` and `--version` are answered before anything else, so they never read the configuration, bind a
 // port or talk to a broker.
-import fs from "node:fs";
-import path from "node:path";
 import { ConfigError, loadConfig, type Settings } from "../config/load.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
+import { PACKAGE_VERSION } from "../lib/package-root.ts";
 import { COMMANDS, GROUPS, USAGE, commandHelp, findCommand, groupHelp } from "./commands.ts";
 import { closest } from "../config/suggest.ts";
 import { runBroker, runPdu, runStandalone } from "./run.ts";
@@ -19,18 +18,9 @@ function flags(args: string[]): string[] {
   return end === -1 ? args : args.slice(0, end);
 }
 
-/** The package version, from package.json beside the sources or beside dist/. */
+/** The package version (package.json beside the sources or beside dist/). */
 export function version(): string {
-  for (const up of ["..", "../.."]) {
-    const file = path.join(import.meta.dirname, up, "package.json");
-    try {
-      const pkg = JSON.parse(fs.readFileSync(file, "utf8")) as { name?: string; version?: string };
-      if (pkg.name === "pipdu" && pkg.version !== undefined) return pkg.version;
-    } catch {
-      // not here: try one level up
-    }
-  }
-  return "unknown";
+  return PACKAGE_VERSION;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -157,9 +157,7 @@ function describeProblems(config: Config, message: string, where: (key: string) 
     const m = /^([\w.]+): (.*?)(?:: value was .*)?$/.exec(line);
     if (!m) return maskUrls(line);
     const key = m[1] ?? "";
-    const value = SENSITIVE.has(key)
-      ? '"***"'
-      : maskUrls(JSON.stringify(safeGet(config, key)) ?? "undefined");
+    const value = SENSITIVE.has(key) ? '"***"' : maskUrls(show(safeGet(config, key)));
     return `${key} (${where(key)}) = ${value}: ${m[2] ?? ""}`;
   });
 }
@@ -182,6 +180,10 @@ function printable(settings: Settings): string {
     return value;
   };
   return JSON.stringify(mask(settings, ""), null, 2);
+}
+
+function show(value: unknown): string {
+  return value === undefined ? "undefined" : JSON.stringify(value);
 }
 
 function safeGet(config: Config, key: string): unknown {
