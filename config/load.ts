@@ -167,10 +167,10 @@ export function maskUrls(text: string): string {
   return text.replace(/(\w+:\/\/[^\s/:@"]*):[^\s/@"]*@/g, "$1:***@");
 }
 
-/** Settings as JSON with secrets masked: "***" when set, null when not (so it shows whether one is set). */
+/** Settings as JSON with secrets masked: "[Sensitive]" when set, null when not (so it shows whether one is set). */
 function printable(settings: Settings): string {
   const mask = (value: unknown, key: string): unknown => {
-    if (SENSITIVE.has(key)) return value === null ? null : "***";
+    if (SENSITIVE.has(key)) return value === null ? null : "[Sensitive]";
     if (typeof value === "string") return maskUrls(value);
     if (Array.isArray(value)) return value.map((v) => mask(v, ""));
     if (value !== null && typeof value === "object")

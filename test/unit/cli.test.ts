@@ -2,7 +2,9 @@
 // unknown options refused with a suggestion, errors that name the flag that was typed.
 import test from "ava";
 import { COMMANDS, GROUPS } from "../../cli/commands.ts";
+import type { NetworkInterfaceInfo } from "node:os";
 import { main, version } from "../../cli/main.ts";
+import { pageUrl } from "../../cli/run.ts";
 
 /** Runs pipdu in this process, capturing what it prints. */
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -108,4 +110,18 @@ test.serial("passwd refuses an option instead of taking it for a file name", asy
   const r = await run(["passwd", "--force", "users", "alice"]);
   t.is(r.code, 2);
   t.regex(r.err, /unknown option --force/);
+});
+
+test("Home Assistant's link to the web page uses an address clients can reach, not the bare host name", (t) => {
+  const interfaces = {
+    lo: [{ address: "127.0.0.1", family: "IPv4", internal: true }],
+    eth0: [
+      { address: "fe80::1", family: "IPv6", internal: false },
+      { address: "192.168.1.40", family: "IPv4", internal: false },
+    ],
+  } as unknown as NodeJS.Dict<NetworkInterfaceInfo[]>;
+  t.is(pageUrl("0.0.0.0", 8080, interfaces), "http://192.168.1.40:8080/");
+  t.is(pageUrl("10.0.0.5", 8080, interfaces), "http://10.0.0.5:8080/");
+  t.is(pageUrl("::1", 8080, interfaces), "http://[::1]:8080/");
+  t.is(pageUrl("0.0.0.0", 8080, { lo: interfaces["lo"] }), "http://127.0.0.1:8080/");
 });

@@ -169,5 +169,5 @@ test("config print says whether a secret is set without showing it", (t) => {
   const set = JSON.parse(loadConfig({ env: { PIPDU_GATEWAY_TOKEN: "t0ken" } }).print()) as {
     gateway: { token: unknown };
   };
-  t.is(set.gateway.token, "***");
+  t.is(set.gateway.token, "[Sensitive]");
 });
