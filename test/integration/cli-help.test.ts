@@ -61,3 +61,21 @@ test("ha remove --help leaves the retained discovery, so Home Assistant keeps th
   t.is(message.payload, '{"dev":{"ids":["pipdu_pdu1"]}}');
   t.true(message.packet.retain);
 });
+
+test("a mistyped PIPDU_ variable is reported when a part starts, which still runs", async (t) => {
+  const child = spawnPipdu(t, ["broker"], {
+    PIPDU_STATE_DIR: tempDir(t),
+    PIPDU_BROKER_PORT: "0",
+    PIPDU_BROKER_WS_PORT: "0",
+    PIPDU_BROKR_HOST: "0.0.0.0",
+  });
+  for (let i = 0; i < 400 && !child.output().includes("piPDU broker:"); i++)
+    await new Promise((r) => setTimeout(r, 25));
+  t.regex(
+    child.output(),
+    /PIPDU_BROKR_HOST is not a setting and is ignored \(did you mean PIPDU_BROKER_HOST\?\)/,
+  );
+  t.regex(child.output(), /piPDU broker: mqtt:\/\/127\.0\.0\.1:\d+/);
+  child.kill("SIGTERM");
+  t.is(await exited(child), 0);
+});
