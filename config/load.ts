@@ -61,8 +61,12 @@ const LEAVES = settingLeaves();
 const KEYS = LEAVES.map((l) => l.key);
 const ENV_NAMES = LEAVES.flatMap((l) => (l.env === undefined ? [] : [l.env]));
 const SENSITIVE = new Set(LEAVES.filter((l) => l.sensitive).map((l) => l.key));
-/** PIPDU_* names that are not settings but are read elsewhere (bin/pipdu.js; the test suite). */
-const OTHER_VARIABLES = /^PIPDU_(RUNTIME|TEST_\w+)$/;
+/**
+ * PIPDU_* names that are not settings but are read elsewhere: bin/pipdu.js (RUNTIME), docker compose's
+ * interpolation (IMAGE, FLEET_SIZE, *_PUBLISH_PORT), and the tests' and benchmarks' knobs.
+ */
+const OTHER_VARIABLES =
+  /^PIPDU_(RUNTIME|IMAGE|FLEET_SIZE|\w+_PUBLISH_PORT|TEST_\w+|FUZZ_\w+|CHROMIUM|STRESS_COMMANDS|FAULT_SECONDS|UPDATE_GOLDEN)$/;
 
 export function loadConfig(options: LoadOptions = {}): Loaded {
   const env = options.env ?? process.env;
