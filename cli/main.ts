@@ -30,7 +30,10 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (HELP_FLAGS.has(first) || first === "help") {
-    console.log(USAGE);
+    // pipdu help <command>: the same as pipdu <command> --help.
+    const topic = first === "help" ? argv.slice(1).join(" ") : "";
+    const named = findCommand(topic);
+    console.log(named !== undefined ? commandHelp(named) : topic in GROUPS ? groupHelp(topic) : USAGE);
     return 0;
   }
   if (VERSION_FLAGS.has(first) || first === "version") {
@@ -45,6 +48,10 @@ export async function main(argv: string[]): Promise<number> {
   if (command === undefined) {
     if (group !== undefined && rest.some((a) => HELP_FLAGS.has(a))) {
       console.log(groupHelp(first));
+      return 0;
+    }
+    if (group !== undefined && rest.some((a) => VERSION_FLAGS.has(a))) {
+      console.log(`pipdu ${version()}`);
       return 0;
     }
     if (group !== undefined) {

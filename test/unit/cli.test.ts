@@ -41,6 +41,12 @@ test.serial(
   },
 );
 
+test.serial("pipdu help <command> shows that command's help", async (t) => {
+  const r = await run(["help", "ha", "remove"]);
+  t.is(r.code, 0);
+  t.true(r.out.startsWith("usage: pipdu ha remove"));
+});
+
 test.serial("--help wins over every other argument, including settings that would fail", async (t) => {
   const r = await run(["pdu", "--broker.port", "99999", "--brokr.port", "1", "--help"]);
   t.is(r.code, 0);
@@ -61,7 +67,13 @@ test.serial("pipdu, pipdu config and pipdu ha list their commands with --help", 
 
 test.serial("--version and -V print the package version, at the top and after any command", async (t) => {
   t.regex(version(), /^\d+\.\d+\.\d+/);
-  for (const argv of [["--version"], ["-V"], ...everyCommand.map((n) => [...n.split(" "), "--version"])]) {
+  const groups = Object.keys(GROUPS).map((g) => [g, "--version"]);
+  for (const argv of [
+    ["--version"],
+    ["-V"],
+    ...groups,
+    ...everyCommand.map((n) => [...n.split(" "), "--version"]),
+  ]) {
     const r = await run(argv);
     t.is(r.code, 0, argv.join(" "));
     t.is(r.out, `pipdu ${version()}\n`, argv.join(" "));
