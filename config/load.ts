@@ -61,6 +61,7 @@ const LEAVES = settingLeaves();
 const KEYS = LEAVES.map((l) => l.key);
 const ENV_NAMES = LEAVES.flatMap((l) => (l.env === undefined ? [] : [l.env]));
 const SENSITIVE = new Set(LEAVES.filter((l) => l.sensitive).map((l) => l.key));
+const ENV_OF = new Map(LEAVES.map((l) => [l.key, l.env ?? envName(l.key)]));
 /**
  * PIPDU_* names that are not settings but are read elsewhere: bin/pipdu.js (RUNTIME), docker compose's
  * interpolation (IMAGE, FLEET_SIZE, *_PUBLISH_PORT), and the tests' and benchmarks' knobs.
@@ -93,16 +94,22 @@ export function loadConfig(options: LoadOptions = {}): Loaded {
       ]);
     }
   }
-  for (const [key, value] of cli) if (key !== "config") config.set(key as never, value as never);
+  for (const [key, value] of cli) {
+    if (key === "config") continue;
+    try {
+      config.set(key as never, value as never);
+    } catch (err) {
+      throw new ConfigError([`${key} (--${key}) = ${JSON.stringify(value)}: ${(err as Error).message}`]);
+    }
+  }
   try {
     config.validate({ allowed: "strict" });
   } catch (err) {
-    const where = (key: string): string =>
-      cli.has(key)
-        ? `--${key}`
-        : env[envName(key)] !== undefined || file === null
-          ? envName(key)
-          : `in ${file}`;
+    const where = (key: string): string => {
+      const variable = ENV_OF.get(key) ?? envName(key);
+      if (cli.has(key)) return `--${key}`;
+      return env[variable] !== undefined || file === null ? variable : `in ${file}`;
+    };
     throw new ConfigError(describeProblems(config, (err as Error).message, where));
   }
   const settings = config.getProperties();
