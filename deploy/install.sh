@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install or upgrade piPDU on Raspberry Pi OS (Bookworm or later), from the checkout this script sits in.
+# Install or upgrade piPDU on Raspberry Pi OS (Bookworm or later), from a release tarball.
 #
 #   sudo ./deploy/install.sh --tarball=pipdu-0.1.0.tgz   # Mosquitto + pdu-agent + panel (I2C) + gateway
 #   sudo ./deploy/install.sh --broker=embedded    # piPDU's own broker instead of Mosquitto
@@ -11,6 +11,10 @@
 # Running it again upgrades: the new code is installed beside the old one and swapped in, then the services
 # restart (a restart never switches an outlet). The previous version stays in /opt/pipdu.previous; passwords
 # and the gateway token in /etc/pipdu are kept. docs/deployment.md explains every step.
+#
+# Options: --tarball=FILE  --broker=mosquitto|embedded|none  --agents=pdu,panel,gateway
+#          --panel=i2c|gpio|sim  --i2c=baudrate|gpio|none  --node=nodesource|apt|skip
+#          --prefix=/opt/pipdu  --conf-dir=/etc/pipdu  --dry-run  --help
 set -euo pipefail
 
 SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,7 +30,7 @@ TARBALL=
 CONF_DIR=/etc/pipdu
 DRY_RUN=0
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 for arg in "$@"; do
   case "$arg" in
     --broker=*) BROKER="${arg#*=}" ;;
