@@ -18,7 +18,7 @@ function run(cmd: string, args: string[], cwd: string, env: Record<string, strin
 // dist/ is what `npm ci` (prepare) and `npm pack` (prepack) build; the test packs the build already there
 // instead of rebuilding it under the other tests' feet.
 (built ? test : test.skip)(
-  "npm pack ships dist/ and the web assets, and npm install --omit=dev of it runs pipdu without a compile",
+  `npm pack ships dist/ and the web assets, and npm install --omit=dev of it runs pipdu without a compile${built ? "" : " (skipped: dist/ is not built; run npm run build)"}`,
   (t) => {
     t.timeout(300_000);
     const dir = tempDir(t);
