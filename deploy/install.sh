@@ -30,31 +30,6 @@ TARBALL=
 CONF_DIR=/etc/pipdu
 DRY_RUN=0
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
-for arg in "$@"; do
-  case "$arg" in
-    --broker=*) BROKER="${arg#*=}" ;;
-    --agents=*) AGENTS="${arg#*=}" ;;
-    --i2c=*) I2C="${arg#*=}" ;;
-    --node=*) NODE="${arg#*=}" ;;
-    --prefix=*) PREFIX="${arg#*=}" ;;
-    --panel=*) PANEL="${arg#*=}" ;;
-    --tarball=*) TARBALL="${arg#*=}" ;;
-    --conf-dir=*) CONF_DIR="${arg#*=}" ;;
-    --dry-run) DRY_RUN=1 ;;
-    -h | --help) usage 0 ;;
-    *) echo "install.sh: unknown option $arg" >&2; usage 2 ;;
-  esac
-done
-case "$BROKER" in mosquitto | embedded | none) ;; *) echo "install.sh: --broker must be mosquitto, embedded or none" >&2; exit 2 ;; esac
-case "$I2C" in baudrate | gpio | none) ;; *) echo "install.sh: --i2c must be baudrate, gpio or none" >&2; exit 2 ;; esac
-case "$NODE" in nodesource | apt | skip) ;; *) echo "install.sh: --node must be nodesource, apt or skip" >&2; exit 2 ;; esac
-case "$PANEL" in i2c | gpio | sim) ;; *) echo "install.sh: --panel must be i2c, gpio or sim" >&2; exit 2 ;; esac
-if [ -n "$TARBALL" ] && [ ! -f "$TARBALL" ]; then echo "install.sh: --tarball: no file $TARBALL" >&2; exit 2; fi
-for agent in ${AGENTS//,/ }; do
-  case "$agent" in pdu | panel | gateway) ;; *) echo "install.sh: --agents lists pdu, panel, gateway; got $agent" >&2; exit 2 ;; esac
-done
-
 run() {
   echo "+ $*"
   if [ "$DRY_RUN" = 0 ]; then "$@"; fi
@@ -106,6 +81,35 @@ user_var() {
     *) echo PIPDU_MQTT_PASSWORD ;;
   esac
 }
+
+# Sourced with INSTALL_SH_LIB=1 (the tests): only the helpers above, nothing is done.
+# shellcheck disable=SC2317
+if [ "${INSTALL_SH_LIB:-0}" = 1 ]; then return 0 2>/dev/null || exit 0; fi
+
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+for arg in "$@"; do
+  case "$arg" in
+    --broker=*) BROKER="${arg#*=}" ;;
+    --agents=*) AGENTS="${arg#*=}" ;;
+    --i2c=*) I2C="${arg#*=}" ;;
+    --node=*) NODE="${arg#*=}" ;;
+    --prefix=*) PREFIX="${arg#*=}" ;;
+    --panel=*) PANEL="${arg#*=}" ;;
+    --tarball=*) TARBALL="${arg#*=}" ;;
+    --conf-dir=*) CONF_DIR="${arg#*=}" ;;
+    --dry-run) DRY_RUN=1 ;;
+    -h | --help) usage 0 ;;
+    *) echo "install.sh: unknown option $arg" >&2; usage 2 ;;
+  esac
+done
+case "$BROKER" in mosquitto | embedded | none) ;; *) echo "install.sh: --broker must be mosquitto, embedded or none" >&2; exit 2 ;; esac
+case "$I2C" in baudrate | gpio | none) ;; *) echo "install.sh: --i2c must be baudrate, gpio or none" >&2; exit 2 ;; esac
+case "$NODE" in nodesource | apt | skip) ;; *) echo "install.sh: --node must be nodesource, apt or skip" >&2; exit 2 ;; esac
+case "$PANEL" in i2c | gpio | sim) ;; *) echo "install.sh: --panel must be i2c, gpio or sim" >&2; exit 2 ;; esac
+if [ -n "$TARBALL" ] && [ ! -f "$TARBALL" ]; then echo "install.sh: --tarball: no file $TARBALL" >&2; exit 2; fi
+for agent in ${AGENTS//,/ }; do
+  case "$agent" in pdu | panel | gateway) ;; *) echo "install.sh: --agents lists pdu, panel, gateway; got $agent" >&2; exit 2 ;; esac
+done
 
 if [ "$DRY_RUN" = 0 ] && [ "$(id -u)" != 0 ]; then echo "install.sh: run as root (sudo)" >&2; exit 1; fi
 

@@ -234,3 +234,44 @@ test("a re-run keeps every password and the token, and the embedded broker gets 
   for (const secret of ["agentsecret", "panelsecret", "gwsecret", "hasecret", "readsecret", "tok\n"])
     t.false(r.stdout.includes(secret), "no secret is printed");
 });
+
+test("the installer writes a secret once: a placeholder or a commented line gets a new one, a set one is kept", (t) => {
+  const dir = tempDir(t);
+  const gateway = path.join(dir, "gateway.env");
+  const pdu = path.join(dir, "pdu.env");
+  fs.copyFileSync(path.join(ROOT, "deploy/env/gateway.env.example"), gateway);
+  fs.writeFileSync(pdu, "PIPDU_MQTT_USERNAME=pipdu-agent\nPIPDU_MQTT_PASSWORD=change-me\n");
+  // The installer's own helpers, sourced without running any step.
+  const ensure = () =>
+    spawnSync(
+      "bash",
+      [
+        "-c",
+        `INSTALL_SH_LIB=1; . "${script}"; ensure_secret "$1" PIPDU_GATEWAY_TOKEN; ensure_secret "$2" PIPDU_MQTT_PASSWORD`,
+        "install.sh",
+        gateway,
+        pdu,
+      ],
+      { encoding: "utf8" },
+    );
+  const value = (file: string, name: string) =>
+    [...fs.readFileSync(file, "utf8").matchAll(new RegExp(`^${name}=(.*)$`, "gm"))].map((m) => m[1]);
+
+  const first = ensure();
+  t.is(first.status, 0, first.stderr);
+  const [token] = value(gateway, "PIPDU_GATEWAY_TOKEN");
+  const [password] = value(pdu, "PIPDU_MQTT_PASSWORD");
+  t.regex(token ?? "", /^[A-Za-z0-9]{20,}$/);
+  t.regex(password ?? "", /^[A-Za-z0-9]{20,}$/);
+  t.not(token, password);
+  t.regex(fs.readFileSync(gateway, "utf8"), /^PIPDU_HTTP_PORT=8080$/m, "the rest of the file is kept");
+
+  const again = ensure();
+  t.is(again.status, 0, again.stderr);
+  t.deepEqual(value(gateway, "PIPDU_GATEWAY_TOKEN"), [token], "a re-run keeps the token");
+  t.deepEqual(value(pdu, "PIPDU_MQTT_PASSWORD"), [password], "a re-run keeps the password");
+  t.regex(
+    again.stdout,
+    /\+ keep PIPDU_GATEWAY_TOKEN in .*gateway\.env\n\+ keep PIPDU_MQTT_PASSWORD in .*pdu\.env\n/,
+  );
+});
