@@ -1,7 +1,7 @@
 // npm test and npm run test:<kind>: run the test files of the given kinds (package.json "testKinds") with ava,
 // then say whether the firmware contract tests ran. They need the host-built firmware bridge; when it is
 // missing it is built here if a compiler is at hand, and otherwise the closing line says they were skipped.
-//   node scripts/test.js unit integration [-- extra ava arguments]
+//   node scripts/test.js unit integration [ava options, e.g. --match '*budget*']
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -9,9 +9,11 @@ import { ROOT } from "../bin/sources.js";
 
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
 const kinds = pkg.testKinds;
-const dash = process.argv.indexOf("--");
-const wanted = process.argv.slice(2, dash === -1 ? undefined : dash);
-const extra = dash === -1 ? [] : process.argv.slice(dash + 1);
+// Kinds first; from the first option on (npm run test:unit -- --match x), arguments are ava's.
+const args = process.argv.slice(2);
+const first = args.findIndex((a) => a.startsWith("-"));
+const wanted = first === -1 ? args : args.slice(0, first);
+const extra = first === -1 ? [] : args.slice(first).filter((a, i) => !(i === 0 && a === "--"));
 for (const kind of wanted) {
   if (!(kind in kinds)) {
     console.error(`scripts/test.js: unknown test kind "${kind}"; kinds: ${Object.keys(kinds).join(", ")}`);
