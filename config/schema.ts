@@ -298,7 +298,7 @@ export const schema = {
       arg: "gateway.host",
     },
     hosts: {
-      doc: "Host names the gateway and the simulated panel answer to besides IP addresses, localhost and this machine's name (a DNS alias, a reverse proxy's name), comma-separated. Requests naming any other host are refused (DNS rebinding).",
+      doc: "Host names the gateway and the simulated panel answer to besides IP addresses, localhost and this machine's name (a DNS alias, a reverse proxy's name), comma-separated. A browser request naming any other host is refused (DNS rebinding); programs may use any name.",
       format: String,
       default: "",
       env: "PIPDU_GATEWAY_HOSTS",
