@@ -1,7 +1,7 @@
 // The embedded MQTT broker for standalone setups: Aedes behind TCP, WebSocket and TLS
 // listeners, retained messages kept under the state directory, Mosquitto-style users and ACLs.
-// Aedes 1.x speaks MQTT 3.1.1 only; an MQTT 5 CONNECT is refused with "unacceptable protocol
-// version" and clients fall back to 3.1.1. (2.0.0-beta.1 speaks 5 but lacks 1.x security fixes.)
+// Aedes 2.0.0-beta.1 (pinned exactly) speaks MQTT 5 and 3.1.1; patches/ carries the fixes of Aedes
+// 1.1.2–1.2.0 it lacks (prototype-named keys, clean-session QoS 2 store, maxInflightInbound).
 import type { EventEmitter } from "node:events";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -87,6 +87,7 @@ export class EmbeddedBroker {
         done(null);
       },
     });
+    assertPatched(aedes);
     this.#aedes = aedes;
     this.#store = store;
     this.#watch(aedes);
@@ -162,6 +163,18 @@ export class EmbeddedBroker {
     );
     aedes.on("clientDisconnect", (client: Client) =>
       this.#logger.debug("client disconnected", { clientId: client.id }),
+    );
+  }
+}
+
+/** Refuses to run an Aedes without the fixes in patches/ (an install that skipped `patch-package`). */
+function assertPatched(aedes: Aedes): void {
+  const fields = aedes as unknown as { clients: object; maxInflightInbound?: unknown };
+  if (Object.getPrototypeOf(fields.clients) !== null || typeof fields.maxInflightInbound !== "number") {
+    aedes.close();
+    throw Object.assign(
+      new Error("aedes is installed without piPDU's fixes: run `npx patch-package` (npm ci does it)"),
+      { code: "BROKER_UNPATCHED" },
     );
   }
 }
