@@ -2,6 +2,7 @@
 // file, the ACL file and the peer address. Anonymous clients are let in from loopback only
 // unless allowAnonymous is set, as Mosquitto 2 does.
 import type { AedesOptions, AuthenticateError, Client, PublishPacket, Subscription } from "aedes";
+import { generate } from "mqtt-packet";
 import type { Logger } from "../log/logger.ts";
 import type { Acl, AclIdentity } from "./acl.ts";
 import { verifyPassword, type PasswordTable } from "./password-file.ts";
@@ -86,6 +87,7 @@ export class AccessControl {
       },
       authorizeForward: (client, packet) => {
         if (packet.topic.startsWith(DENIED)) return null;
+        if (tooLargeFor(client, packet)) return null;
         const acl = this.#policy.acl;
         return acl === null || acl.canRead(this.#identityOf(client), packet.topic) ? packet : null;
       },
@@ -146,6 +148,17 @@ export class AccessControl {
   #identityOf(client: Client): AclIdentity {
     return this.#identity.get(client) ?? { username: null, clientId: client.id };
   }
+}
+
+/**
+ * [MQTT-3.1.2-24] A message larger than the Maximum Packet Size the MQTT 5 client announced is not sent
+ * to it (Aedes stores that size without enforcing it).
+ */
+function tooLargeFor(client: Client, packet: PublishPacket): boolean {
+  const max = (client as { maximumPacketSize?: number }).maximumPacketSize;
+  if (max === undefined || client.version !== 5) return false;
+  if (packet.payload.length + Buffer.byteLength(packet.topic) < max - 1024) return false; // clearly fits
+  return generate({ ...packet, messageId: 1 }, { protocolVersion: 5 }).length > max;
 }
 
 // A well-formed $7$ hash of a random password: only used to spend the same time on unknown users.

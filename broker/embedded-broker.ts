@@ -33,7 +33,14 @@ export interface BrokerOptions {
   allowAnonymous?: boolean;
   /** A TLS listener on the same host; port 0 picks a free port. */
   tls?: { port: number; certFile: string; keyFile: string } | null;
+  /** Largest packet (bytes, on the wire) an authenticated client may send. Default 256 KiB. */
+  maximumPacketSize?: number;
 }
+
+/** Discovery for 16 outlets is ~20 kB; nothing piPDU publishes comes near this. */
+export const DEFAULT_MAXIMUM_PACKET_SIZE = 256 * 1024;
+/** MQTT 5 topic aliases a client may use towards the broker (Mosquitto's default too). */
+const TOPIC_ALIAS_MAXIMUM = 10;
 
 export interface BrokerAddress {
   port: number;
@@ -81,6 +88,8 @@ export class EmbeddedBroker {
 
     const aedes = await Aedes.createBroker({
       ...access.hooks(),
+      maximumPacketSize: this.#options.maximumPacketSize ?? DEFAULT_MAXIMUM_PACKET_SIZE,
+      topicAliasMaximum: TOPIC_ALIAS_MAXIMUM,
       published: (packet, _client, done) => {
         if (packet.retain && store !== null && !packet.topic.startsWith("$SYS/"))
           store.record(toRetained(packet));
