@@ -4,13 +4,14 @@
 // 1.1.2–1.2.0 it lacks (prototype-named keys, clean-session QoS 2 store, maxInflightInbound).
 import type { EventEmitter } from "node:events";
 import type { IncomingMessage } from "node:http";
-import type { Duplex } from "node:stream";
+import { duplexPair, type Duplex } from "node:stream";
 import { readFile } from "node:fs/promises";
 import { Aedes, type AedesPublishPacket, type Client } from "aedes";
 import type { Logger } from "../log/logger.ts";
 import { AccessControl } from "./access-control.ts";
 import { Acl } from "./acl.ts";
 import { listenTcp, listenTls, listenWebSocket, type Listener } from "./listeners.ts";
+import { PartPolicy, type PartPolicyOptions } from "./part-policy.ts";
 import { loadPasswordFile } from "./password-file.ts";
 import { RetainedStore, type RetainedMessage } from "./retained-store.ts";
 
@@ -33,6 +34,11 @@ export interface BrokerOptions {
   allowAnonymous?: boolean;
   /** A TLS listener on the same host; port 0 picks a free port. */
   tls?: { port: number; certFile: string; keyFile: string } | null;
+  /**
+   * The built-in policy (only piPDU's parts speak for a PDU). Enforced by `pipdu start`, and by a split
+   * broker that names its part users; without it every admitted client may publish anything the ACL allows.
+   */
+  parts?: Partial<PartPolicyOptions> | null;
   /** Largest packet (bytes, on the wire) an authenticated client may send. Default 256 KiB. */
   maximumPacketSize?: number;
 }
@@ -65,6 +71,7 @@ export class EmbeddedBroker {
   #aedes: Aedes | null = null;
   #store: RetainedStore | null = null;
   #listeners: Listener[] = [];
+  #access: AccessControl | null = null;
 
   constructor(options: BrokerOptions) {
     this.#options = options;
@@ -98,6 +105,7 @@ export class EmbeddedBroker {
     });
     assertPatched(aedes);
     this.#aedes = aedes;
+    this.#access = access;
     this.#store = store;
     this.#watch(aedes);
     for (const message of retained) await restore(aedes, message);
@@ -129,11 +137,25 @@ export class EmbeddedBroker {
     }
   }
 
+  /**
+   * A connection from inside this process (no socket): the identity of piPDU's own parts, which no network
+   * client can claim. Give it to `connectMqtt({ stream })`; each call is a new connection.
+   */
+  connectInProcess(): Duplex {
+    const aedes = this.#aedes;
+    const access = this.#access;
+    if (aedes === null || access === null) throw new Error("broker not started");
+    const [part, broker] = duplexPair();
+    access.track(aedes.handle(broker), undefined, true);
+    return part;
+  }
+
   /** Stops accepting, disconnects every client (no wills: this is a clean broker shutdown), writes retained messages. */
   async stop(): Promise<void> {
     const aedes = this.#aedes;
     if (aedes === null) return;
     this.#aedes = null;
+    this.#access = null;
     const listeners = this.#listeners.splice(0);
     const closing = listeners.map((listener) => listener.close());
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
@@ -147,7 +169,16 @@ export class EmbeddedBroker {
     const { passwordFile = null, aclFile = null, allowAnonymous = false } = this.#options;
     const passwords = passwordFile === null ? null : await loadPasswordFile(passwordFile);
     const acl = aclFile === null ? null : Acl.parse(await readFile(aclFile, "utf8"), aclFile);
-    return new AccessControl({ passwords, acl, allowAnonymous }, this.#logger);
+    const parts = new PartPolicy({
+      enforce: false,
+      baseTopic: "pipdu",
+      discoveryPrefix: "homeassistant",
+      haStatusTopic: "homeassistant/status",
+      partUsers: [],
+      reservedClientIds: [],
+      ...this.#options.parts,
+    });
+    return new AccessControl({ passwords, acl, allowAnonymous, parts }, this.#logger);
   }
 
   async #loadTlsFiles(): Promise<{ port: number; cert: Buffer; key: Buffer } | null> {

@@ -59,6 +59,13 @@ export const brokerSchema = {
     env: "PIPDU_BROKER_PASSWORD_FILE",
     arg: "broker.passwordFile",
   },
+  partUsers: {
+    doc: "Users (from the password file) that are piPDU parts in a split layout: only they, and the parts inside `pipdu start`, may publish PDU state, results and discovery. Empty on a `pipdu broker`: no such rule.",
+    format: Array,
+    default: [] as string[],
+    env: "PIPDU_BROKER_PART_USERS",
+    arg: "broker.partUsers",
+  },
   aclFile: {
     doc: "Mosquitto-style ACL file (user / topic / pattern lines). Unset: every client may read and write every topic.",
     format: "optional-string",

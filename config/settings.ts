@@ -23,6 +23,7 @@ export interface Settings {
     allowAnonymous: boolean;
     passwordFile: string | null;
     aclFile: string | null;
+    partUsers: string[];
     tls: { port: number; certFile: string | null; keyFile: string | null };
   };
   sim: { faultRate: number };
