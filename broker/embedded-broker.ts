@@ -21,6 +21,8 @@ export interface BrokerOptions {
   port: number;
   /** null: no WebSocket listener. 0 picks a free port. */
   wsPort: number | null;
+  /** Browser origins (e.g. "https://ha.example") allowed on the WebSocket listener; "*" for any. Default none. */
+  wsOrigins?: readonly string[];
   /** Where retained messages are kept; null keeps them in memory only. */
   stateDir: string | null;
   logger: Logger;
@@ -119,7 +121,10 @@ export class EmbeddedBroker {
       };
       const tcp = await listenTcp(host, port, accept, onError);
       this.#listeners.push(tcp);
-      const ws = wsPort === null ? null : await listenWebSocket(host, wsPort, accept, onError);
+      const ws =
+        wsPort === null
+          ? null
+          : await listenWebSocket(host, wsPort, accept, onError, this.#options.wsOrigins ?? []);
       if (ws !== null) this.#listeners.push(ws);
       const tls = tlsFiles === null ? null : await listenTls(host, tlsFiles.port, tlsFiles, accept, onError);
       if (tls !== null) this.#listeners.push(tls);

@@ -50,21 +50,38 @@ export async function listenTls(
   return socketListener(server, await bind(server, host, port, onError));
 }
 
+/**
+ * MQTT over WebSocket. A browser always sends `Origin`: a page on another site could otherwise use a
+ * visitor's browser to reach the broker, so only `allowedOrigins` are let in ("*" for any); clients that
+ * send no Origin (MQTT.js in Node, mosquitto tools, Home Assistant) are not browsers and are let in.
+ * The peer address is not passed on: behind a WebSocket, loopback proves nothing (a local browser or
+ * proxy), so a WebSocket client is never anonymous-from-loopback.
+ */
 export async function listenWebSocket(
   host: string,
   port: number,
   accept: Accept,
   onError: OnError,
+  allowedOrigins: readonly string[] = [],
 ): Promise<Listener> {
   const http = createHttpServer((_request, response) => {
     response.writeHead(426, { "content-type": "text/plain" }).end("MQTT over WebSocket only\n");
   });
   // MQTT over WebSocket clients offer the "mqtt" subprotocol (some offer "mqttv3.1"); accept any.
-  const wss = new WebSocketServer({ server: http });
+  const wss = new WebSocketServer({
+    server: http,
+    verifyClient: (
+      { origin }: { origin?: string },
+      done: (ok: boolean, code?: number, message?: string) => void,
+    ) => {
+      const ok = origin === undefined || allowedOrigins.includes("*") || allowedOrigins.includes(origin);
+      done(ok, 403, "origin not allowed (broker.wsOrigins)");
+    },
+  });
   wss.on("error", onError);
   wss.on("connection", (ws, request) => {
     request.socket.setNoDelay(true);
-    accept(createWebSocketStream(ws), request.socket.remoteAddress, request);
+    accept(createWebSocketStream(ws), undefined, request);
   });
   const bound = await bind(http, host, port, onError);
   return {

@@ -17,6 +17,7 @@ function brokerOptions(settings: Settings, logger: Logger, standalone: boolean) 
     host: b.host,
     port: b.port,
     wsPort: b.wsPort === 0 ? null : b.wsPort,
+    wsOrigins: b.wsOrigins,
     stateDir: path.join(settings.stateDir, "broker"),
     logger,
     passwordFile: b.passwordFile,

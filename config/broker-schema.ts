@@ -45,6 +45,13 @@ export const brokerSchema = {
     env: "PIPDU_BROKER_WS_PORT",
     arg: "broker.wsPort",
   },
+  wsOrigins: {
+    doc: "Web page origins (scheme://host:port) allowed to use the WebSocket listener from a browser; '*' for any. Empty: browsers are refused, other WebSocket clients are not.",
+    format: Array,
+    default: [] as string[],
+    env: "PIPDU_BROKER_WS_ORIGINS",
+    arg: "broker.wsOrigins",
+  },
   allowAnonymous: {
     doc: "Accept clients without a user name from other hosts too. Off: anonymous clients only from loopback (as Mosquitto 2).",
     format: "bool",

@@ -24,6 +24,7 @@ export interface Settings {
     passwordFile: string | null;
     aclFile: string | null;
     partUsers: string[];
+    wsOrigins: string[];
     tls: { port: number; certFile: string | null; keyFile: string | null };
   };
   sim: { faultRate: number };

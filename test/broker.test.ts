@@ -16,6 +16,7 @@ async function startBroker(
     wsPort: 0,
     stateDir: null,
     logger: silentLogger(),
+    allowAnonymous: true, // WebSocket clients get no loopback trust
     ...options,
   });
   t.teardown(() => broker.stop());
