@@ -47,16 +47,26 @@ export class AccessControl {
   readonly #identity = new WeakMap<Client, AclIdentity>();
   readonly #inProcess = new WeakSet<Client>();
   readonly #parts = new WeakSet<Client>();
+  readonly #onAuthenticated = new WeakMap<Client, () => void>();
 
   constructor(policy: AccessPolicy, logger: Logger) {
     this.#policy = policy;
     this.#logger = logger;
   }
 
-  /** Remember where a connection came from, before its CONNECT is read; in-process connections are piPDU's parts. */
-  track(client: Client, remoteAddress: string | undefined, inProcess = false): void {
+  /**
+   * Remember where a connection came from, before its CONNECT is read. `remoteAddress` is what the address
+   * is worth (undefined where it proves nothing, as behind a WebSocket); in-process connections are
+   * piPDU's parts; `onAuthenticated` runs once the client is admitted.
+   */
+  track(
+    client: Client,
+    remoteAddress: string | undefined,
+    options: { inProcess?: boolean; onAuthenticated?: () => void } = {},
+  ): void {
     this.#remote.set(client, remoteAddress);
-    if (inProcess) this.#inProcess.add(client);
+    if (options.inProcess === true) this.#inProcess.add(client);
+    if (options.onAuthenticated !== undefined) this.#onAuthenticated.set(client, options.onAuthenticated);
   }
 
   /** Is this connection one of piPDU's own parts (in-process, or a part user)? */
@@ -72,7 +82,11 @@ export class AccessControl {
     return {
       authenticate: (client, username, password, done) => {
         this.#authenticate(client, username, password).then(
-          (refused) => (refused === null ? done(null, true) : done(refused, false)),
+          (refused) => {
+            if (refused !== null) return done(refused, false);
+            this.#onAuthenticated.get(client)?.();
+            done(null, true);
+          },
           (error: unknown) => done(refusal(String(error), NOT_AUTHORIZED), false),
         );
       },

@@ -8,9 +8,17 @@ import { duplexPair, type Duplex } from "node:stream";
 import { readFile } from "node:fs/promises";
 import { Aedes, type AedesPublishPacket, type Client } from "aedes";
 import type { Logger } from "../log/logger.ts";
-import { AccessControl } from "./access-control.ts";
+import { AccessControl, isLoopbackAddress } from "./access-control.ts";
 import { Acl } from "./acl.ts";
-import { listenTcp, listenTls, listenWebSocket, type Listener } from "./listeners.ts";
+import {
+  ConnectionCaps,
+  DEFAULT_CONNECTION_CAPS,
+  DEFAULT_PRE_AUTH,
+  PreAuthGuard,
+  type ConnectionCapOptions,
+  type PreAuthLimits,
+} from "./connection-limits.ts";
+import { listenTcp, listenTls, listenWebSocket, type Listener, type Peer } from "./listeners.ts";
 import { PartPolicy, type PartPolicyOptions } from "./part-policy.ts";
 import { loadPasswordFile } from "./password-file.ts";
 import { RetainedStore, type RetainedMessage } from "./retained-store.ts";
@@ -43,6 +51,10 @@ export interface BrokerOptions {
   parts?: Partial<PartPolicyOptions> | null;
   /** Largest packet (bytes, on the wire) an authenticated client may send. Default 256 KiB. */
   maximumPacketSize?: number;
+  /** What an unauthenticated client may send. Default: packets of 8 KiB, 32 KiB in all. */
+  preAuth?: PreAuthLimits;
+  /** Open connections in total and per non-loopback address. Default 1024 and 32. */
+  connections?: ConnectionCapOptions;
 }
 
 /** Discovery for 16 outlets is ~20 kB; nothing piPDU publishes comes near this. */
@@ -74,10 +86,12 @@ export class EmbeddedBroker {
   #store: RetainedStore | null = null;
   #listeners: Listener[] = [];
   #access: AccessControl | null = null;
+  readonly #refusals: RefusalLog;
 
   constructor(options: BrokerOptions) {
     this.#options = options;
     this.#logger = options.logger.child({ component: "broker" });
+    this.#refusals = new RefusalLog(this.#logger);
   }
 
   async start(): Promise<BrokerAddress> {
@@ -116,8 +130,25 @@ export class EmbeddedBroker {
       const onError = (error: Error): void => {
         this.#logger.error("listener error", { error: error.message });
       };
-      const accept = (stream: Duplex, remote: string | undefined, request?: IncomingMessage): void => {
-        access.track(aedes.handle(stream, request), remote);
+      const caps = new ConnectionCaps(this.#options.connections ?? DEFAULT_CONNECTION_CAPS);
+      const preAuth = this.#options.preAuth ?? DEFAULT_PRE_AUTH;
+      const accept = (stream: Duplex, peer: Peer): void => {
+        // Behind a WebSocket, loopback proves nothing (a local browser, a proxy): no anonymous trust.
+        const trusted = peer.transport !== "ws" && isLoopbackAddress(peer.address);
+        const admitted = caps.admit(peer.address, trusted);
+        if (typeof admitted === "string") {
+          this.#refusals.note(peer.address, admitted);
+          stream.destroy();
+          return;
+        }
+        stream.once("close", admitted.release);
+        const guard = new PreAuthGuard(stream, preAuth, (reason) =>
+          this.#refusals.note(peer.address, reason),
+        );
+        const client = aedes.handle(guard, peer.request as IncomingMessage);
+        access.track(client, peer.transport === "ws" ? undefined : peer.address, {
+          onAuthenticated: () => guard.authenticated(),
+        });
       };
       const tcp = await listenTcp(host, port, accept, onError);
       this.#listeners.push(tcp);
@@ -151,7 +182,7 @@ export class EmbeddedBroker {
     const access = this.#access;
     if (aedes === null || access === null) throw new Error("broker not started");
     const [part, broker] = duplexPair();
-    access.track(aedes.handle(broker), undefined, true);
+    access.track(aedes.handle(broker), undefined, { inProcess: true });
     return part;
   }
 
@@ -209,6 +240,30 @@ export class EmbeddedBroker {
     aedes.on("clientDisconnect", (client: Client) =>
       this.#logger.debug("client disconnected", { clientId: client.id }),
     );
+  }
+}
+
+/** Connections dropped before they were served: logged, but at most once a minute under a flood. */
+class RefusalLog {
+  readonly #logger: Logger;
+  #last = 0;
+  #since = 0;
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  note(remote: string | undefined, reason: string): void {
+    this.#since++;
+    const now = Date.now();
+    if (now - this.#last < 60_000) return;
+    this.#logger.warn("connection dropped", {
+      remote: remote ?? null,
+      reason,
+      droppedSinceLastLog: this.#since,
+    });
+    this.#last = now;
+    this.#since = 0;
   }
 }
 

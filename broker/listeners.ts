@@ -6,8 +6,14 @@ import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import type { Duplex } from "node:stream";
 import { createWebSocketStream, WebSocketServer } from "ws";
 
-/** A connection and where it came from (the peer address decides anonymous access). */
-export type Accept = (stream: Duplex, remoteAddress: string | undefined, request?: IncomingMessage) => void;
+/** Where a connection came from: the broker decides what the address is worth on each transport. */
+export interface Peer {
+  address: string | undefined;
+  transport: "tcp" | "tls" | "ws";
+  request?: IncomingMessage;
+}
+
+export type Accept = (stream: Duplex, peer: Peer) => void;
 /** An error of the listening socket itself (not of one connection): logged, never thrown. */
 export type OnError = (error: Error) => void;
 
@@ -31,7 +37,7 @@ export async function listenTcp(
 ): Promise<Listener> {
   const server = createTcpServer((socket) => {
     socket.setNoDelay(true); // Nagle costs ~40 ms per QoS 1 round trip, see reference/mqtt.md
-    accept(socket, socket.remoteAddress);
+    accept(socket, { address: socket.remoteAddress, transport: "tcp" });
   });
   return socketListener(server, await bind(server, host, port, onError));
 }
@@ -45,7 +51,7 @@ export async function listenTls(
 ): Promise<Listener> {
   const server = createTlsServer({ ...files, minVersion: "TLSv1.2" }, (socket: TLSSocket) => {
     socket.setNoDelay(true);
-    accept(socket, socket.remoteAddress);
+    accept(socket, { address: socket.remoteAddress, transport: "tls" });
   });
   return socketListener(server, await bind(server, host, port, onError));
 }
@@ -54,8 +60,6 @@ export async function listenTls(
  * MQTT over WebSocket. A browser always sends `Origin`: a page on another site could otherwise use a
  * visitor's browser to reach the broker, so only `allowedOrigins` are let in ("*" for any); clients that
  * send no Origin (MQTT.js in Node, mosquitto tools, Home Assistant) are not browsers and are let in.
- * The peer address is not passed on: behind a WebSocket, loopback proves nothing (a local browser or
- * proxy), so a WebSocket client is never anonymous-from-loopback.
  */
 export async function listenWebSocket(
   host: string,
@@ -81,7 +85,7 @@ export async function listenWebSocket(
   wss.on("error", onError);
   wss.on("connection", (ws, request) => {
     request.socket.setNoDelay(true);
-    accept(createWebSocketStream(ws), undefined, request);
+    accept(createWebSocketStream(ws), { address: request.socket.remoteAddress, transport: "ws", request });
   });
   const bound = await bind(http, host, port, onError);
   return {

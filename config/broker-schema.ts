@@ -1,6 +1,6 @@
 // The `broker` section of the configuration schema: the embedded MQTT broker.
 import convict from "convict";
-import "./formats.ts";
+import { numberIn } from "./formats.ts";
 
 function toNumber(value: unknown): unknown {
   return typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
@@ -65,6 +65,27 @@ export const brokerSchema = {
     default: null as string | null,
     env: "PIPDU_BROKER_PASSWORD_FILE",
     arg: "broker.passwordFile",
+  },
+  maxPacketSize: {
+    doc: "Largest MQTT packet (bytes) an authenticated client may send; announced to MQTT 5 clients. Before authentication the limit is 8 KiB.",
+    format: numberIn("broker-max-packet-size", 1024, 268435455, true),
+    default: 262144,
+    env: "PIPDU_BROKER_MAX_PACKET_SIZE",
+    arg: "broker.maxPacketSize",
+  },
+  maxConnections: {
+    doc: "Open connections the broker accepts in total.",
+    format: numberIn("broker-max-connections", 1, 100000, true),
+    default: 1024,
+    env: "PIPDU_BROKER_MAX_CONNECTIONS",
+    arg: "broker.maxConnections",
+  },
+  maxConnectionsPerAddress: {
+    doc: "Open connections from one address (loopback TCP excepted).",
+    format: numberIn("broker-max-connections-per-address", 1, 100000, true),
+    default: 32,
+    env: "PIPDU_BROKER_MAX_CONNECTIONS_PER_ADDRESS",
+    arg: "broker.maxConnectionsPerAddress",
   },
   partUsers: {
     doc: "Users (from the password file) that are piPDU parts in a split layout: only they, and the parts inside `pipdu start`, may publish PDU state, results and discovery. Empty on a `pipdu broker`: no such rule.",

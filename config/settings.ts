@@ -24,6 +24,9 @@ export interface Settings {
     passwordFile: string | null;
     aclFile: string | null;
     partUsers: string[];
+    maxPacketSize: number;
+    maxConnections: number;
+    maxConnectionsPerAddress: number;
     wsOrigins: string[];
     tls: { port: number; certFile: string | null; keyFile: string | null };
   };
