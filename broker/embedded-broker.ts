@@ -21,6 +21,7 @@ import {
 import { listenTcp, listenTls, listenWebSocket, type Listener, type Peer } from "./listeners.ts";
 import { PartPolicy, type PartPolicyOptions } from "./part-policy.ts";
 import { loadPasswordFile } from "./password-file.ts";
+import { DEFAULT_RETAINED_LIMITS, RetainedBudget } from "./retained-budget.ts";
 import { RetainedStore, type RetainedMessage } from "./retained-store.ts";
 
 export interface BrokerOptions {
@@ -51,6 +52,8 @@ export interface BrokerOptions {
   parts?: Partial<PartPolicyOptions> | null;
   /** Largest packet (bytes, on the wire) an authenticated client may send. Default 256 KiB. */
   maximumPacketSize?: number;
+  /** Caps on what is retained (only piPDU's topics and discovery are). Default 64 KiB a message, 8 MiB, 20,000 topics. */
+  retained?: Partial<typeof DEFAULT_RETAINED_LIMITS>;
   /** What an unauthenticated client may send. Default: packets of 8 KiB, 32 KiB in all. */
   preAuth?: PreAuthLimits;
   /** Open connections in total and per non-loopback address. Default 1024 and 32. */
@@ -108,9 +111,30 @@ export class EmbeddedBroker {
     const retained = store === null ? [] : await store.load();
     const access = await this.#loadAccessControl();
     const tlsFiles = await this.#loadTlsFiles();
+    const budget = new RetainedBudget({
+      trees: [
+        this.#options.parts?.baseTopic ?? "pipdu",
+        this.#options.parts?.discoveryPrefix ?? "homeassistant",
+      ],
+      ...DEFAULT_RETAINED_LIMITS,
+      ...this.#options.retained,
+    });
+    const hooks = access.hooks();
 
     const aedes = await Aedes.createBroker({
-      ...access.hooks(),
+      ...hooks,
+      authorizePublish: (client, packet, done) => {
+        hooks.authorizePublish?.(client, packet, (error) => {
+          if (!error && packet.retain && client !== null) {
+            const refused = budget.admit(packet.topic, packet.payload.length);
+            if (refused !== null) {
+              packet.retain = false; // delivered live, not kept
+              this.#refusals.note(undefined, `retained ${packet.topic} not kept: ${refused}`, "retained");
+            }
+          }
+          done(error);
+        });
+      },
       maximumPacketSize: this.#options.maximumPacketSize ?? DEFAULT_MAXIMUM_PACKET_SIZE,
       topicAliasMaximum: TOPIC_ALIAS_MAXIMUM,
       published: (packet, _client, done) => {
@@ -124,7 +148,11 @@ export class EmbeddedBroker {
     this.#access = access;
     this.#store = store;
     this.#watch(aedes);
-    for (const message of retained) await restore(aedes, message);
+    for (const message of retained) {
+      const refused = budget.admit(message.topic, message.payload.length);
+      if (refused === null) await restore(aedes, message);
+      else store?.delete(message.topic);
+    }
 
     try {
       const onError = (error: Error): void => {
@@ -163,7 +191,7 @@ export class EmbeddedBroker {
       this.#logger.info("broker listening", {
         host,
         ...address,
-        retained: retained.length,
+        retained: budget.usage.messages,
         persistent: store !== null,
       });
       return address;
@@ -171,6 +199,11 @@ export class EmbeddedBroker {
       await this.stop();
       throw error;
     }
+  }
+
+  /** Writes of the retained store that reached the disk (diagnostics: a burst costs one write, not one per message). */
+  get retainedWrites(): number {
+    return this.#store?.writeCount ?? 0;
   }
 
   /**
@@ -243,27 +276,25 @@ export class EmbeddedBroker {
   }
 }
 
-/** Connections dropped before they were served: logged, but at most once a minute under a flood. */
+/** Connections dropped, retained messages not kept: logged, but at most once a minute per kind under a flood. */
 class RefusalLog {
   readonly #logger: Logger;
-  #last = 0;
-  #since = 0;
+  readonly #last = new Map<string, { at: number; since: number }>();
 
   constructor(logger: Logger) {
     this.#logger = logger;
   }
 
-  note(remote: string | undefined, reason: string): void {
-    this.#since++;
+  note(remote: string | undefined, reason: string, kind: "connection" | "retained" = "connection"): void {
+    const last = this.#last.get(kind) ?? { at: 0, since: 0 };
+    last.since++;
+    this.#last.set(kind, last);
     const now = Date.now();
-    if (now - this.#last < 60_000) return;
-    this.#logger.warn("connection dropped", {
-      remote: remote ?? null,
-      reason,
-      droppedSinceLastLog: this.#since,
-    });
-    this.#last = now;
-    this.#since = 0;
+    if (now - last.at < 60_000) return;
+    const message = kind === "connection" ? "connection dropped" : "retained message not kept";
+    this.#logger.warn(message, { remote: remote ?? null, reason, sinceLastLog: last.since });
+    last.at = now;
+    last.since = 0;
   }
 }
 
