@@ -54,6 +54,8 @@ export interface BrokerOptions {
   maximumPacketSize?: number;
   /** Caps on what is retained (only piPDU's topics and discovery are). Default 64 KiB a message, 8 MiB, 20,000 topics. */
   retained?: Partial<typeof DEFAULT_RETAINED_LIMITS>;
+  /** Further topic trees to retain (first levels such as "zigbee2mqtt"; "#" for every topic), within the same caps. */
+  retainTopics?: readonly string[];
   /** What an unauthenticated client may send. Default: packets of 8 KiB, 32 KiB in all. */
   preAuth?: PreAuthLimits;
   /** Open connections in total and per non-loopback address. Default 1024 and 32. */
@@ -115,6 +117,7 @@ export class EmbeddedBroker {
       trees: [
         this.#options.parts?.baseTopic ?? "pipdu",
         this.#options.parts?.discoveryPrefix ?? "homeassistant",
+        ...(this.#options.retainTopics ?? []),
       ],
       ...DEFAULT_RETAINED_LIMITS,
       ...this.#options.retained,

@@ -3,7 +3,7 @@
 // so no client can fill the Pi's memory or its SD card with retained junk that outlives restarts.
 
 export interface RetainedBudgetOptions {
-  /** Topic trees kept (`pipdu`, `homeassistant`): a topic is kept when its first levels are one of these. */
+  /** Topic trees kept (`pipdu`, `homeassistant`): a topic is kept when its first levels are one of these; "#" keeps every topic. */
   trees: readonly string[];
   /** Largest retained payload kept (bytes). */
   maxMessageBytes: number;
@@ -39,7 +39,8 @@ export class RetainedBudget {
    */
   admit(topic: string, payloadBytes: number): string | null {
     const { trees, maxMessageBytes, maxTotalBytes, maxMessages } = this.#options;
-    if (!trees.some((tree) => topic.startsWith(`${tree}/`))) return "outside piPDU's topics";
+    if (!trees.some((tree) => tree === "#" || topic.startsWith(`${tree}/`)))
+      return "outside the retained topics";
     const old = this.#sizes.get(topic);
     if (payloadBytes === 0) {
       if (old !== undefined) {

@@ -18,6 +18,7 @@ function brokerOptions(settings: Settings, logger: Logger, standalone: boolean) 
     port: b.port,
     wsPort: b.wsPort === 0 ? null : b.wsPort,
     wsOrigins: b.wsOrigins,
+    retainTopics: b.retainTopics,
     maximumPacketSize: b.maxPacketSize,
     connections: { total: b.maxConnections, perAddress: b.maxConnectionsPerAddress },
     stateDir: path.join(settings.stateDir, "broker"),

@@ -87,6 +87,13 @@ export const brokerSchema = {
     env: "PIPDU_BROKER_MAX_CONNECTIONS_PER_ADDRESS",
     arg: "broker.maxConnectionsPerAddress",
   },
+  retainTopics: {
+    doc: "Topic trees besides piPDU's and Home Assistant discovery that the broker retains (first levels, e.g. zigbee2mqtt; '#' for all), for other applications sharing it. Other retained publishes are delivered but not kept.",
+    format: Array,
+    default: [] as string[],
+    env: "PIPDU_BROKER_RETAIN_TOPICS",
+    arg: "broker.retainTopics",
+  },
   partUsers: {
     doc: "Users (from the password file) that are piPDU parts in a split layout: only they, and the parts inside `pipdu start`, may publish PDU state, results and discovery. Empty on a `pipdu broker`: no such rule.",
     format: Array,

@@ -24,6 +24,7 @@ export interface Settings {
     passwordFile: string | null;
     aclFile: string | null;
     partUsers: string[];
+    retainTopics: string[];
     maxPacketSize: number;
     maxConnections: number;
     maxConnectionsPerAddress: number;

@@ -61,6 +61,14 @@ test("a retained message outside piPDU's topics and discovery is delivered live 
   ]);
 });
 
+test("broker.retainTopics keeps further topic trees", async (t) => {
+  const { url } = await startBroker(t, { retainTopics: ["zigbee2mqtt"] });
+  const publisher = await connectClient(t, url);
+  await publisher.publishAsync("zigbee2mqtt/bridge/state", "online", { qos: 1, retain: true });
+  await publisher.publishAsync("junk/a", "x", { qos: 1, retain: true });
+  t.deepEqual(await replayed(t, url, ["#"], 1), ["zigbee2mqtt/bridge/state"]);
+});
+
 test("retained messages over the size caps are not kept; deleting one makes room again", async (t) => {
   const { url } = await startBroker(t, { retained: { maxMessageBytes: 500, maxTotalBytes: 1000 } });
   const publisher = await connectClient(t, url);
