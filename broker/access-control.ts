@@ -205,11 +205,11 @@ export class AccessControl {
 }
 
 /**
- * CONTRACT: the publisher's client id as user property `client_id` on every command, replacing any the
+ * The publisher's client id as user property `client_id` on every command, replacing any the
  * publisher set, so the agent can name who sent it and nobody can pose as someone else.
  */
 function stampClientId(packet: PublishPacket, clientId: string): void {
-  const properties = (packet.properties ?? {}) as NonNullable<PublishPacket["properties"]>;
+  const properties = packet.properties ?? {};
   const userProperties = { ...properties.userProperties, client_id: clientId };
   packet.properties = { ...properties, userProperties };
 }

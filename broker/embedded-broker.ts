@@ -176,7 +176,7 @@ export class EmbeddedBroker {
         const guard = new PreAuthGuard(stream, preAuth, (reason) =>
           this.#refusals.note(peer.address, reason),
         );
-        const client = aedes.handle(guard, peer.request as IncomingMessage);
+        const client = aedes.handle(guard, peer.request);
         access.track(client, peer.transport === "ws" ? undefined : peer.address, {
           onAuthenticated: () => guard.authenticated(),
         });

@@ -68,7 +68,7 @@ export class PartPolicy {
     return levels[1] === "response" || !isCommandTopic(levels);
   }
 
-  /** Where the embedded broker stamps the publisher's client id (CONTRACT: the `client_id` user property). */
+  /** Where the embedded broker stamps the publisher's client id (the `client_id` user property the agent reports as the command's source). */
   isCommand(topic: string): boolean {
     const levels = topic.split("/");
     return levels[0] === this.#options.baseTopic && levels[1] !== "response" && isCommandTopic(levels);

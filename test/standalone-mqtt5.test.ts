@@ -59,7 +59,10 @@ test("a Home-Assistant-like MQTT 5 client with clean start sees discovery re-ann
           "-m",
           "ON",
         ]),
-        (err, stdout) => (err ? reject(err) : resolve(stdout)),
+        (err, stdout) => {
+          if (err) reject(new Error(`mosquitto_rr failed: ${err.message}`));
+          else resolve(stdout);
+        },
       );
     });
     t.like(JSON.parse(result), { outlet: 3, command: "on", status: "ok", state: "ON" });
