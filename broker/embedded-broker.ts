@@ -3,7 +3,6 @@
 // Aedes 2.0.0-beta.1 (pinned exactly) speaks MQTT 5 and 3.1.1; patches/ carries the fixes of Aedes
 // 1.1.2–1.2.0 it lacks (prototype-named keys, clean-session QoS 2 store, maxInflightInbound).
 import type { EventEmitter } from "node:events";
-import type { IncomingMessage } from "node:http";
 import { duplexPair, type Duplex } from "node:stream";
 import { readFile } from "node:fs/promises";
 import { Aedes, type AedesPublishPacket, type Client } from "aedes";
