@@ -3,7 +3,15 @@
 import { execFile } from "node:child_process";
 import test, { type ExecutionContext } from "ava";
 import { collectMessages, connectClient, nextMessage } from "./helpers/mqtt-clients.ts";
-import { eventually, freePort, hasMosquitto, mosquittoSub, spawnPipdu, tempDir } from "./helpers/system.ts";
+import {
+  eventually,
+  freePort,
+  hasMosquitto,
+  mosquittoPub,
+  mosquittoSub,
+  spawnPipdu,
+  tempDir,
+} from "./helpers/system.ts";
 
 async function startPipdu(t: ExecutionContext): Promise<{ port: number; output: () => string }> {
   const port = await freePort();
@@ -68,5 +76,29 @@ test("a Home-Assistant-like MQTT 5 client with clean start sees discovery re-ann
     t.like(JSON.parse(result), { outlet: 3, command: "on", status: "ok", state: "ON" });
     const sub = mosquittoSub(port, "pipdu/pdu1/outlet/3/state", 1, 10, ["-V", "mqttv5"]);
     t.deepEqual(await sub.lines, ["pipdu/pdu1/outlet/3/state ON"]);
+  },
+);
+
+(hasMosquitto ? test : test.skip)(
+  "a retained set published live with mosquitto_pub -r is refused and cleared, the outlet stays off",
+  async (t) => {
+    const { port } = await startPipdu(t);
+    const url = `mqtt://127.0.0.1:${port}`;
+    const client = await connectClient(t, url, { protocolVersion: 5 });
+    await client.subscribeAsync(["pipdu/pdu1/result", "pipdu/pdu1/outlet/4/state"], { qos: 1 });
+    const result = nextMessage(client, "pipdu/pdu1/result");
+    await mosquittoPub(port, "pipdu/pdu1/outlet/4/set", "ON", ["-r"]);
+    t.like(JSON.parse((await result).payload), { status: "error", error: { code: "retained_command" } });
+    const later = await connectClient(t, url);
+    const seen = collectMessages(later);
+    await later.subscribeAsync(["pipdu/pdu1/outlet/4/#"], { qos: 1 });
+    const state = await eventually("outlet 4 state", () =>
+      seen.find((m) => m.topic === "pipdu/pdu1/outlet/4/state"),
+    );
+    t.is(state.payload, "OFF");
+    t.false(
+      seen.some((m) => m.topic === "pipdu/pdu1/outlet/4/set"),
+      "the retained command was cleared",
+    );
   },
 );
