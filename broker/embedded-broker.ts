@@ -217,6 +217,10 @@ export class EmbeddedBroker {
     const access = this.#access;
     if (aedes === null || access === null) throw new Error("broker not started");
     const [part, broker] = duplexPair();
+    // The two ends are separate streams: one closing (a DISCONNECT, a broker stop) closes the other,
+    // as a socket's close reaches both peers.
+    broker.once("close", () => part.destroy());
+    part.once("close", () => broker.destroy());
     access.track(aedes.handle(broker), undefined, { inProcess: true });
     return part;
   }

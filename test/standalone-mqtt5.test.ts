@@ -5,6 +5,7 @@ import test, { type ExecutionContext } from "ava";
 import { collectMessages, connectClient, nextMessage } from "./helpers/mqtt-clients.ts";
 import {
   eventually,
+  exited,
   freePort,
   hasMosquitto,
   mosquittoPub,
@@ -13,7 +14,9 @@ import {
   tempDir,
 } from "./helpers/system.ts";
 
-async function startPipdu(t: ExecutionContext): Promise<{ port: number; output: () => string }> {
+async function startPipdu(
+  t: ExecutionContext,
+): Promise<{ port: number; output: () => string; child: ReturnType<typeof spawnPipdu> }> {
   const port = await freePort();
   const child = spawnPipdu(t, ["start"], {
     PIPDU_STATE_DIR: tempDir(t),
@@ -24,7 +27,7 @@ async function startPipdu(t: ExecutionContext): Promise<{ port: number; output: 
     PIPDU_PANEL_ENABLED: "false",
   });
   await eventually("pipdu start", () => (child.output().includes("is running") ? true : undefined), 30_000);
-  return { port, output: child.output };
+  return { port, output: child.output, child };
 }
 
 test("a Home-Assistant-like MQTT 5 client with clean start sees discovery re-announced after its birth message", async (t) => {
@@ -102,3 +105,10 @@ test("a Home-Assistant-like MQTT 5 client with clean start sees discovery re-ann
     );
   },
 );
+
+test("pipdu start stops on SIGTERM with its parts connected in-process", async (t) => {
+  const { child } = await startPipdu(t);
+  const exit = exited(child);
+  child.kill("SIGTERM");
+  t.is(await exit, 0);
+});
