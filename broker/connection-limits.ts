@@ -3,7 +3,7 @@
 // the guard reads each packet's length from its fixed header as the bytes arrive and drops the connection
 // as soon as one announces more than the small pre-authentication limit. After authentication Aedes's own
 // maximum packet size applies (announced to MQTT 5 clients). Connection caps hold in total and per address.
-import { Duplex } from "node:stream";
+import type { Duplex } from "node:stream";
 
 export interface PreAuthLimits {
   /** Largest packet (whole, on the wire) before the client is authenticated: its CONNECT, with will. */
@@ -15,66 +15,51 @@ export interface PreAuthLimits {
 export const DEFAULT_PRE_AUTH: PreAuthLimits = { maxPacket: 8 * 1024, maxBytes: 32 * 1024 };
 
 /**
- * Passes an accepted connection to the broker and reads MQTT fixed headers on the way in until
- * `authenticated()`; a packet or a byte count over the limits destroys the connection.
+ * Reads MQTT fixed headers of what the broker reads from `conn` until `authenticated()`; a packet or a
+ * byte count over the limits destroys the connection before its body is buffered. Aedes 2.0.0-beta.1
+ * (pinned) reads a connection only through `conn.read()`: the check wraps that one method of this one
+ * connection and is taken off at authentication, so an admitted client's packets pass untouched.
  */
-export class PreAuthGuard extends Duplex {
-  readonly #inner: Duplex;
+export function guardPreAuth(
+  conn: Duplex,
+  limits: PreAuthLimits,
+  onRefused: (reason: string) => void,
+): { authenticated(): void } {
+  const scanner = new FixedHeaderScanner(limits);
+  const read = conn.read.bind(conn);
+  conn.read = (size?: number): unknown => {
+    const chunk = read(size) as Buffer | string | null;
+    if (chunk === null || typeof chunk === "string") return chunk;
+    const refused = scanner.scan(chunk);
+    if (refused === null) return chunk;
+    onRefused(refused);
+    conn.destroy();
+    return null;
+  };
+  return {
+    authenticated: () => {
+      delete (conn as { read?: unknown }).read; // the stream's own read again
+    },
+  };
+}
+
+/** Follows packet boundaries through a byte stream, reading each packet's length from its fixed header. */
+class FixedHeaderScanner {
   readonly #limits: PreAuthLimits;
-  #scanning = true;
   #seen = 0;
-  // Fixed-header scanner: 0 = at a packet's type byte, 1 = in its Remaining Length, 2 = in its body.
+  // 0 = at a packet's type byte, 1 = in its Remaining Length, 2 = in its body.
   #state = 0;
   #length = 0;
   #multiplier = 1;
   #lengthBytes = 0;
   #bodyLeft = 0;
 
-  constructor(inner: Duplex, limits: PreAuthLimits, onRefused: (reason: string) => void) {
-    super({ allowHalfOpen: false });
-    this.#inner = inner;
+  constructor(limits: PreAuthLimits) {
     this.#limits = limits;
-    inner.on("data", (chunk: Buffer) => {
-      if (this.#scanning) {
-        const refused = this.#scan(chunk);
-        if (refused !== null) {
-          onRefused(refused);
-          this.destroy();
-          return;
-        }
-      }
-      if (!this.push(chunk)) inner.pause();
-    });
-    inner.on("end", () => this.push(null));
-    inner.on("error", (error: Error) => this.destroy(error));
-    inner.on("close", () => this.destroy());
-  }
-
-  /** The client is authenticated: from now on the broker's own maximum packet size applies. */
-  authenticated(): void {
-    this.#scanning = false;
-  }
-
-  override _read(): void {
-    this.#inner.resume();
-  }
-
-  override _write(chunk: Buffer, encoding: BufferEncoding, done: (error?: Error | null) => void): void {
-    this.#inner.write(chunk, encoding, done);
-  }
-
-  override _final(done: (error?: Error | null) => void): void {
-    this.#inner.end();
-    done();
-  }
-
-  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
-    this.#inner.destroy();
-    done(error);
   }
 
   /** null while within the limits, else why not. */
-  #scan(chunk: Buffer): string | null {
+  scan(chunk: Buffer): string | null {
     this.#seen += chunk.length;
     if (this.#seen > this.#limits.maxBytes)
       return `more than ${this.#limits.maxBytes} bytes before authentication`;

@@ -13,7 +13,7 @@ import {
   ConnectionCaps,
   DEFAULT_CONNECTION_CAPS,
   DEFAULT_PRE_AUTH,
-  PreAuthGuard,
+  guardPreAuth,
   type ConnectionCapOptions,
   type PreAuthLimits,
 } from "./connection-limits.ts";
@@ -172,10 +172,8 @@ export class EmbeddedBroker {
           return;
         }
         stream.once("close", admitted.release);
-        const guard = new PreAuthGuard(stream, preAuth, (reason) =>
-          this.#refusals.note(peer.address, reason),
-        );
-        const client = aedes.handle(guard, peer.request);
+        const guard = guardPreAuth(stream, preAuth, (reason) => this.#refusals.note(peer.address, reason));
+        const client = aedes.handle(stream, peer.request);
         access.track(client, peer.transport === "ws" ? undefined : peer.address, {
           onAuthenticated: () => guard.authenticated(),
         });
