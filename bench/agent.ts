@@ -28,11 +28,23 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}): Chi
 const pipdu = (args: string[], env: Record<string, string>): ChildProcess =>
   run(process.execPath, [path.join(ROOT, "bin/pipdu.js"), ...args], env);
 
-async function startBroker(kind: "embedded" | "mosquitto"): Promise<{ url: string; pid: number }> {
+/** BENCH_BASELINE=<another checkout, built>: its `pipdu broker` too, as "baseline" (see bench/fleet.ts). */
+const BASELINE = process.env["BENCH_BASELINE"];
+
+async function startBroker(
+  kind: "embedded" | "mosquitto" | "baseline",
+): Promise<{ url: string; pid: number }> {
   const port = await freePort();
   const dir = tmp();
   let child: ChildProcess;
-  if (kind === "embedded") {
+  if (kind === "baseline") {
+    child = run(process.execPath, [path.join(BASELINE ?? ROOT, "bin/pipdu.js"), "broker"], {
+      PIPDU_BROKER_PORT: String(port),
+      PIPDU_BROKER_WS_PORT: "0",
+      PIPDU_STATE_DIR: dir,
+      PIPDU_LOG_LEVEL: "warn",
+    });
+  } else if (kind === "embedded") {
     child = pipdu(["broker"], {
       PIPDU_BROKER_PORT: String(port),
       PIPDU_BROKER_WS_PORT: "0",
@@ -209,7 +221,11 @@ const f = (x: number): string => x.toFixed(2);
 export async function runAgentBenchmarks(): Promise<string> {
   const lines: string[] = [];
   try {
-    const kinds: ("embedded" | "mosquitto")[] = hasMosquitto ? ["embedded", "mosquitto"] : ["embedded"];
+    const kinds: ("embedded" | "mosquitto" | "baseline")[] = [
+      "embedded",
+      ...(BASELINE === undefined ? [] : (["baseline"] as const)),
+      ...(hasMosquitto ? (["mosquitto"] as const) : []),
+    ];
     lines.push(`### Command round trip (${COMMANDS} commands, QoS 1, each broker in its own process)`, "");
     lines.push(
       "| broker | bare round trip p50 / p99 (ms) | set → state p50 / p99 (ms) | p50 overhead (ms) |",
