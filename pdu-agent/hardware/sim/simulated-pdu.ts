@@ -1,9 +1,12 @@
 // The simulated PDU as the agent sees it: SimFirmware on a SimBus behind the real register driver.
-// Relay states are kept in the state directory, as the real firmware keeps its relays while the Pi restarts.
+// Relay states are kept in the state directory, as the real firmware keeps its relays while the Pi restarts:
+// like the firmware's EEPROM, only the relay mask, written when it changes, coalesced, and never on the
+// event loop (lib/durable-file.ts). Reading it happens once, at start-up.
 import path from "node:path";
 import type { OutletConfig, SimLoad } from "../../../config/outlets.ts";
 import { DEFAULT_I2C_ADDRESS } from "../../../protocol/register-map.ts";
-import { readJsonSync, writeFileAtomicSync } from "../../../lib/atomic-file.ts";
+import { readJsonSync } from "../../../lib/atomic-file.ts";
+import { CoalescedWriter } from "../../../lib/durable-file.ts";
 import { RegisterClient } from "../register-client.ts";
 import { RegisterOutletController } from "../register-outlet-controller.ts";
 import { SimBus } from "./sim-bus.ts";
@@ -46,6 +49,8 @@ export interface SimulatedPdu {
   controller: RegisterOutletController;
   bus: SimBus;
   firmware: SimFirmware;
+  /** Resolves once every relay change so far is on disk (immediately without a state directory). */
+  flush(): Promise<void>;
 }
 
 export function createSimulatedPdu(options: SimulatedPduOptions): SimulatedPdu {
@@ -55,6 +60,7 @@ export function createSimulatedPdu(options: SimulatedPduOptions): SimulatedPdu {
     const base = DEFAULT_LOADS[i] ?? { watts: 50, noise: 3, inrush: 100 };
     return { ...base, ...options.outlets[i]?.load };
   });
+  const writer = file === null ? null : new CoalescedWriter(file);
   const firmware = new SimFirmware({
     address,
     outletCount: options.outletCount,
@@ -64,16 +70,18 @@ export function createSimulatedPdu(options: SimulatedPduOptions): SimulatedPdu {
     powerFactor: options.powerFactor,
     ...(options.now ? { now: options.now } : {}),
     ...(options.random ? { random: options.random } : {}),
-    onRelayChange: (mask) => {
-      if (file !== null) writeFileAtomicSync(file, JSON.stringify({ relays: mask }));
-    },
+    onRelayChange: (mask) => writer?.schedule(() => JSON.stringify({ relays: mask })),
   });
   const bus = new SimBus(options.random);
   bus.attach(firmware);
   bus.faultRate = options.faultRate ?? 0;
   const client = new RegisterClient(bus, address);
-  const controller = new RegisterOutletController(client, "simulator", () => bus.close());
-  return { controller, bus, firmware };
+  const flush = (): Promise<void> => writer?.flush() ?? Promise.resolve();
+  const controller = new RegisterOutletController(client, "simulator", async () => {
+    await bus.close();
+    await flush();
+  });
+  return { controller, bus, firmware, flush };
 }
 
 function readMask(file: string): number {
