@@ -25,7 +25,7 @@ export interface Settings {
     aclFile: string | null;
     tls: { port: number; certFile: string | null; keyFile: string | null };
   };
-  sim: { faultRate: number };
+  sim: { faultRate: number; busClock: number };
   safety: {
     maxCurrent: number;
     overloadHold: number;

@@ -7,6 +7,7 @@ import {
   MAX_READ,
   MAX_WRITE,
   PROTOCOL_VERSION,
+  RECEIPT_LEN,
   Reg,
   ResetCause,
   Status,
@@ -86,6 +87,7 @@ export class SimFirmware {
       return;
     }
     if (bytes.length < 3) return;
+    this.pointer = { reg: Reg.LAST_WRITE, len: RECEIPT_LEN, valid: true }; // the frame's receipt
     const status = this.applyWrite(bytes);
     this.regs[Reg.LAST_WRITE] = status;
     if (status === WriteStatus.OK) {

@@ -9,7 +9,7 @@ import { readJsonSync } from "../../../lib/atomic-file.ts";
 import { CoalescedWriter } from "../../../lib/durable-file.ts";
 import { RegisterClient } from "../register-client.ts";
 import { RegisterOutletController } from "../register-outlet-controller.ts";
-import { SimBus } from "./sim-bus.ts";
+import { DEFAULT_HANDLER_US, SimBus } from "./sim-bus.ts";
 import { SimFirmware } from "./sim-firmware.ts";
 
 /** A plausible small rack, so telemetry looks real out of the box. */
@@ -41,6 +41,8 @@ export interface SimulatedPduOptions {
   address?: number;
   /** Share of transactions that fail, to exercise the link's retries. */
   faultRate?: number;
+  /** I2C clock whose bus time each transaction takes (0 or absent: none). */
+  busClockHz?: number;
   now?: () => number;
   random?: () => number;
 }
@@ -75,6 +77,8 @@ export function createSimulatedPdu(options: SimulatedPduOptions): SimulatedPdu {
   const bus = new SimBus(options.random);
   bus.attach(firmware);
   bus.faultRate = options.faultRate ?? 0;
+  if ((options.busClockHz ?? 0) > 0)
+    bus.timing = { clockHz: options.busClockHz ?? 0, handlerUs: DEFAULT_HANDLER_US };
   const client = new RegisterClient(bus, address);
   const flush = (): Promise<void> => writer?.flush() ?? Promise.resolve();
   const controller = new RegisterOutletController(client, "simulator", async () => {
