@@ -29,9 +29,13 @@ export function isValidTopicName(topic: string): boolean {
   return topic.length > 0 && !/[#+\u0000\uFFFD]/.test(topic);
 }
 
-/** 127.0.0.0/8, ::1 and their IPv4-mapped forms. An unknown address is not loopback. */
+/** The remote address of a part of this process connected over an in-memory stream (no socket). */
+export const IN_PROCESS = "in-process";
+
+/** 127.0.0.0/8, ::1 and their IPv4-mapped forms, and this process itself. An unknown address is not loopback. */
 export function isLoopbackAddress(address: string | undefined): boolean {
   if (address === undefined) return false;
+  if (address === IN_PROCESS) return true;
   const v4 = address.startsWith("::ffff:") ? address.slice(7) : address;
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4) || address === "::1";
 }

@@ -7,8 +7,9 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { readFile } from "node:fs/promises";
 import { Aedes, type AedesPublishPacket, type Client } from "aedes";
+import { duplexPair } from "../lib/in-process-stream.ts";
 import type { Logger } from "../log/logger.ts";
-import { AccessControl } from "./access-control.ts";
+import { AccessControl, IN_PROCESS } from "./access-control.ts";
 import { Acl } from "./acl.ts";
 import { listenTcp, listenTls, listenWebSocket, type Listener } from "./listeners.ts";
 import { loadPasswordFile } from "./password-file.ts";
@@ -58,6 +59,7 @@ export class EmbeddedBroker {
   #aedes: Aedes | null = null;
   #store: RetainedStore | null = null;
   #listeners: Listener[] = [];
+  #accept: ((stream: Duplex, remote: string | undefined) => void) | null = null;
 
   constructor(options: BrokerOptions) {
     this.#options = options;
@@ -99,6 +101,7 @@ export class EmbeddedBroker {
       const accept = (stream: Duplex, remote: string | undefined, request?: IncomingMessage): void => {
         access.track(aedes.handle(stream, request), remote);
       };
+      this.#accept = accept;
       const tcp = await listenTcp(host, port, accept, onError);
       this.#listeners.push(tcp);
       const ws = wsPort === null ? null : await listenWebSocket(host, wsPort, accept, onError);
@@ -119,11 +122,21 @@ export class EmbeddedBroker {
     }
   }
 
+  /** A client connection from this process: an in-memory stream, no socket (lib/in-process-stream.ts). */
+  connectInProcess(): Duplex {
+    const accept = this.#accept;
+    if (accept === null) throw new Error("broker not started");
+    const [client, server] = duplexPair();
+    accept(server, IN_PROCESS);
+    return client;
+  }
+
   /** Stops accepting, disconnects every client (no wills: this is a clean broker shutdown), writes retained messages. */
   async stop(): Promise<void> {
     const aedes = this.#aedes;
     if (aedes === null) return;
     this.#aedes = null;
+    this.#accept = null;
     const listeners = this.#listeners.splice(0);
     const closing = listeners.map((listener) => listener.close());
     await new Promise<void>((resolve) => aedes.close(() => resolve()));

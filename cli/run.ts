@@ -74,6 +74,12 @@ export async function runStandalone(settings: Settings, logger: Logger): Promise
     const address = await broker.start();
     stops.push(() => broker.stop());
     const local = b.host === "0.0.0.0" || b.host === "::" ? "127.0.0.1" : b.host;
+    // The parts in this process reach the broker over in-memory streams: no loopback socket per message.
+    const { registerInProcessBroker } = await import("../lib/mqtt-connect.ts");
+    const unregister = registerInProcessBroker(`mqtt://${local}:${address.port}`, () =>
+      broker.connectInProcess(),
+    );
+    stops.push(() => Promise.resolve(unregister()));
     // The embedded broker speaks MQTT 3.1.1 only: say so rather than probe for 5 at every connect.
     pduSettings = {
       ...settings,

@@ -4,8 +4,12 @@ import fs from "node:fs/promises";
 import path from "node:path";
 
 /** Write a file so a crash at any instant leaves either the old or the new content, never a torn one. */
-export async function writeFileAtomic(file: string, content: string | Uint8Array): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
+export async function writeFileAtomic(
+  file: string,
+  content: string | Uint8Array,
+  options: { createDir?: boolean } = {},
+): Promise<void> {
+  if (options.createDir ?? true) await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`;
   const handle = await fs.open(tmp, "w");
   try {
@@ -53,6 +57,8 @@ export class CoalescedWriter {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private writes = 0;
+  /** The directory existed at the last successful write: later writes skip the mkdir (one system call less). */
+  private dirReady = false;
 
   constructor(
     readonly file: string,
@@ -87,7 +93,17 @@ export class CoalescedWriter {
     if (this.render === null) return;
     const render = this.render;
     this.render = null;
-    await writeFileAtomic(this.file, render());
+    await this.write(render());
+  }
+
+  private async write(content: string | Uint8Array): Promise<void> {
+    try {
+      await writeFileAtomic(this.file, content, { createDir: !this.dirReady });
+    } catch (err) {
+      this.dirReady = false;
+      throw err;
+    }
+    this.dirReady = true;
     this.writes++;
   }
 
@@ -98,8 +114,7 @@ export class CoalescedWriter {
     this.render = null;
     this.running = (async () => {
       try {
-        await writeFileAtomic(this.file, render());
-        this.writes++;
+        await this.write(render());
       } catch (err) {
         this.render ??= render;
         this.onError(err);

@@ -3,7 +3,8 @@
 // broker answers.
 import fs from "node:fs";
 import type { Socket } from "node:net";
-import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import type { Duplex } from "node:stream";
+import mqtt, { MqttClient as Client, type IClientOptions, type MqttClient } from "mqtt";
 import type { Logger } from "../log/logger.ts";
 import { realSleep } from "./sleep.ts";
 
@@ -19,6 +20,20 @@ export interface ConnectOptions {
   signal?: AbortSignal;
   /** Seconds between reconnect attempts. */
   reconnectSeconds?: number;
+}
+
+/**
+ * Brokers in this process, by the URL parts are given: a part connecting to one of them gets an in-memory
+ * stream to it instead of a loopback socket. The standalone stack registers its embedded broker here.
+ */
+const inProcess = new Map<string, () => Duplex>();
+
+/** Connections to `url` go over `connect()` streams until the returned function is called. */
+export function registerInProcessBroker(url: string, connect: () => Duplex): () => void {
+  inProcess.set(url, connect);
+  return () => {
+    if (inProcess.get(url) === connect) inProcess.delete(url);
+  };
 }
 
 /** Resolves with a connected client. The client reconnects by itself afterwards. */
@@ -78,7 +93,11 @@ function tryConnect(
   | { client?: undefined; reason: string; protocolRefused: boolean }
 > {
   return new Promise((resolve) => {
-    const client = mqtt.connect(options.url, clientOptions(options, version));
+    const local = inProcess.get(options.url);
+    const client =
+      local === undefined
+        ? mqtt.connect(options.url, clientOptions(options, version))
+        : new Client(local, clientOptions(options, version));
     let settled = false;
     const fail = (reason: string, protocolRefused: boolean): void => {
       if (settled) return;
