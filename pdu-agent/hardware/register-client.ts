@@ -159,7 +159,7 @@ export class RegisterClient {
       throw new LinkError("short_read", `register 0x${hex(reg)}: ${reply.length} of ${length + 1} bytes`);
     }
     const data = reply.subarray(0, length);
-    const expected = crc8([(this.address << 1) | 1, reg, length, ...data]);
+    const expected = crc8(data, crc8([(this.address << 1) | 1, reg, length]));
     if (reply[length] !== expected) {
       this.counters.crcErrors++;
       throw new LinkError(
@@ -179,8 +179,11 @@ export class RegisterClient {
     const seq = this.lastSeq;
     this.lastSeq = null;
     const before = seq ?? (await this.readOnce(Reg.LAST_WRITE, 2))[1] ?? 0;
-    const frame = Uint8Array.of(reg, data.length, ...data, 0);
-    frame[frame.length - 1] = crc8([this.address << 1, ...frame.subarray(0, frame.length - 1)]);
+    const frame = new Uint8Array(data.length + 3);
+    frame[0] = reg;
+    frame[1] = data.length;
+    frame.set(data, 2);
+    frame[frame.length - 1] = crc8(frame.subarray(0, frame.length - 1), crc8([this.address << 1]));
     await this.transact(() => this.bus.write(this.address, frame));
     const receipt = this.receipts
       ? await this.readReply(Reg.LAST_WRITE, RECEIPT_LEN)

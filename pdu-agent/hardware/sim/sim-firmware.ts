@@ -104,11 +104,10 @@ export class SimFirmware {
       out[0] = 0; // as Arduino Wire answers with no reply prepared
       return out;
     }
-    this.refresh();
-    const data = new Uint8Array(len);
-    for (let i = 0; i < len; i++) data[i] = reg + i < Reg.END ? (this.regs[reg + i] ?? 0) : 0;
-    const crc = crc8([(this.address << 1) | 1, reg, len, ...data]);
-    const reply = Uint8Array.of(...data, crc);
+    this.refresh(reg, len);
+    const reply = new Uint8Array(len + 1);
+    for (let i = 0; i < len; i++) reply[i] = reg + i < Reg.END ? (this.regs[reg + i] ?? 0) : 0;
+    reply[len] = crc8(reply.subarray(0, len), crc8([(this.address << 1) | 1, reg, len]));
     out.set(reply.subarray(0, Math.min(length, reply.length)));
     return out;
   }
@@ -164,11 +163,12 @@ export class SimFirmware {
     if (mask !== before) this.options.onRelayChange?.(mask);
   }
 
-  /** What loop() does between transactions: new measurements, counters. */
-  private refresh(): void {
+  /** What loop() does between transactions: new measurements, counters (only what a read of reg..reg+len sees). */
+  private refresh(reg: number, len: number): void {
     const t = this.now();
     this.setU32(Reg.UPTIME, Math.floor((t - this.startedAt) / 1000));
     this.setU16(Reg.HOST_SILENT, Math.min(0xffff, Math.floor((t - this.lastHostContact) / 1000)));
+    if (reg + len <= Reg.IRMS || reg >= Reg.COLD_POLICY) return; // no current or sample counter in it
     const mask = this.relayMask;
     for (let ch = 0; ch < this.options.outletCount; ch++) {
       const load = this.options.loads[ch];
