@@ -4,6 +4,7 @@
 // process tree's, from /proc) and p50 per build.
 //   git archive <commit> | tar -x -C /tmp/b1 && ln -s $PWD/node_modules /tmp/b1/ && (cd /tmp/b1 && node scripts/build.js)
 //   node --import tsx bench/compare-builds.ts /tmp/b1 /tmp/b2 …   (BENCH_ROUNDS=5, BENCH_REQUESTS=300)
+// A build given as `<dir>::<node flags>` runs with those flags (e.g. `/tmp/b1::--single-threaded-gc`).
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
@@ -35,10 +36,13 @@ interface Build {
   rounds: { perSecond: number; cpuMs: number; p50: number }[];
 }
 
-async function start(root: string): Promise<Build> {
+async function start(spec: string): Promise<Build> {
+  const [dirName = "", flags = ""] = spec.split("::");
+  const root = path.resolve(dirName);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pipdu-compare-"));
   const [mqttPort, httpPort, port] = [await freePort(), await freePort(), await freePort()];
-  const child = spawn(process.execPath, [path.join(root, "bin/pipdu.js"), "start"], {
+  const nodeFlags = flags.split(" ").filter((f) => f.length > 0);
+  const child = spawn(process.execPath, [...nodeFlags, path.join(root, "bin/pipdu.js"), "start"], {
     stdio: "ignore",
     cwd: dir,
     env: {
@@ -65,12 +69,12 @@ async function start(root: string): Promise<Build> {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  return { root, child, port, rounds: [] };
+  return { root: spec, child, port, rounds: [] };
 }
 
 const builds: Build[] = [];
 try {
-  for (const root of process.argv.slice(2)) builds.push(await start(path.resolve(root)));
+  for (const spec of process.argv.slice(2)) builds.push(await start(spec));
   for (let r = 0; r < ROUNDS; r++) {
     for (const b of r % 2 === 0 ? builds : [...builds].reverse()) {
       const latencies: number[] = [];
