@@ -5,6 +5,8 @@ export interface SimDevice {
   readonly address: number;
   receive(bytes: Uint8Array): void;
   request(length: number): Uint8Array;
+  /** Resolves when the device can take the next transaction (the simulator keeps its relays first). */
+  idle?(): Promise<void>;
 }
 
 /** How long transactions hold the bus. */
@@ -53,11 +55,13 @@ export class SimBus implements I2cBus {
 
   async write(address: number, bytes: Uint8Array): Promise<void> {
     await this.hold(bytes.length);
+    await this.devices.get(address)?.idle?.();
     return this.writeNow(address, bytes);
   }
 
   async read(address: number, length: number): Promise<Uint8Array> {
     await this.hold(length);
+    await this.devices.get(address)?.idle?.();
     return this.readNow(address, length);
   }
 

@@ -29,7 +29,8 @@ export interface SimFirmwareOptions {
   powerFactor: number;
   now?: () => number;
   random?: () => number;
-  onRelayChange?: (mask: number) => void;
+  /** Keeps the relays where they outlive the process; the next transaction waits until it resolves. */
+  onRelayChange?: (mask: number) => Promise<void> | void;
 }
 
 export class SimFirmware {
@@ -41,6 +42,7 @@ export class SimFirmware {
   private readonly random: () => number;
   private readonly startedAt: number;
   private lastHostContact: number;
+  private persisting: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: SimFirmwareOptions) {
     this.address = options.address;
@@ -73,6 +75,11 @@ export class SimFirmware {
 
   get relayMask(): number {
     return this.u16(Reg.RELAY_STATE);
+  }
+
+  /** Resolves when the relays last switched are kept (the bus serves the next transaction after it). */
+  idle(): Promise<void> {
+    return this.persisting;
   }
 
   /** A master write transaction addressed to us. */
@@ -160,7 +167,10 @@ export class SimFirmware {
     }
     this.setU16(Reg.RELAY_STATE, mask);
     this.setU16(Reg.RELAY_SET, mask);
-    if (mask !== before) this.options.onRelayChange?.(mask);
+    if (mask !== before) {
+      const kept = this.options.onRelayChange?.(mask);
+      if (kept) this.persisting = kept.catch(() => undefined); // a failed write is the writer's to report
+    }
   }
 
   /** What loop() does between transactions: new measurements, counters (only what a read of reg..reg+len sees). */
