@@ -202,7 +202,7 @@ export async function runPdudaemonBenchmark(): Promise<string> {
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
   try {
     const targets = [await startPdudaemon(dir, cleanups), await startPipdu(dir, cleanups)];
-    for (const target of targets) await round(target, 100, 4); // warm-up: JIT, first connections
+    for (const target of targets) await round(target, 300, 1); // warm-up: JIT, heap, first connections
     const lines: string[] = [
       `### PDUDaemon API: piPDU against PDUDaemon ${pdudaemonVersion()} (${ROUNDS} interleaved rounds of ${REQUESTS} per target)`,
       "",
