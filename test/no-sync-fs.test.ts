@@ -33,6 +33,7 @@ test("a running standalone stack makes no synchronous file-system call while it 
         PIPDU_HTTP_PORT: String(httpPort),
         PIPDU_PDUDAEMON_PORT: String(pdudaemonPort),
         PIPDU_GATEWAY_HOST: "127.0.0.1",
+        PIPDU_PANEL_PORT: "0",
         PIPDU_TELEMETRY_INTERVAL: "0.2",
         PIPDU_ENERGY_SAVE_INTERVAL: "1",
         PIPDU_LOG_LEVEL: "warn",
