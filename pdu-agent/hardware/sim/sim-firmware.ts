@@ -29,6 +29,8 @@ export interface SimFirmwareOptions {
   powerFactor: number;
   now?: () => number;
   random?: () => number;
+  /** 1 simulates firmware from before write receipts (the read pointer stays where a read left it). */
+  protocolVersion?: 1 | 2;
   /** Keeps the relays where they outlive the process; the next transaction waits until it resolves. */
   onRelayChange?: (mask: number) => Promise<void> | void;
 }
@@ -51,7 +53,7 @@ export class SimFirmware {
     this.startedAt = this.now();
     this.lastHostContact = this.startedAt;
     this.setU16(Reg.MAGIC, DEVICE_MAGIC);
-    this.regs[Reg.PROTOCOL] = PROTOCOL_VERSION;
+    this.regs[Reg.PROTOCOL] = options.protocolVersion ?? PROTOCOL_VERSION;
     [this.regs[Reg.FW_MAJOR], this.regs[Reg.FW_MINOR], this.regs[Reg.FW_PATCH]] = SIM_FIRMWARE_VERSION;
     this.regs[Reg.OUTLET_COUNT] = options.outletCount;
     this.regs[Reg.RESET_CAUSE] = ResetCause.EXTERNAL; // relays kept from before, as after a reset
@@ -94,7 +96,7 @@ export class SimFirmware {
       return;
     }
     if (bytes.length < 3) return;
-    this.pointer = { reg: Reg.LAST_WRITE, len: RECEIPT_LEN, valid: true }; // the frame's receipt
+    if (this.regs[Reg.PROTOCOL] !== 1) this.pointer = { reg: Reg.LAST_WRITE, len: RECEIPT_LEN, valid: true }; // the frame's receipt
     const status = this.applyWrite(bytes);
     this.regs[Reg.LAST_WRITE] = status;
     if (status === WriteStatus.OK) {
