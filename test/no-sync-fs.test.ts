@@ -1,5 +1,6 @@
 // No part of a running `pipdu start` blocks the event loop on the disk: once it is online, commands from
-// MQTT and PDUDaemon HTTP, power-on behaviour changes, energy saves and telemetry make no fs.*Sync call.
+// MQTT and PDUDaemon HTTP, the web page, REST and metrics, power-on behaviour changes, energy saves and
+// telemetry make no fs.*Sync call.
 // scripts/sync-fs-guard.js (a preload) records every such call after the "started" mark, with its stack.
 import test from "ava";
 import fs from "node:fs";
@@ -72,6 +73,11 @@ test("a running standalone stack makes no synchronous file-system call while it 
     );
     t.is(response.status, 200, await response.text());
     expected++;
+  }
+  for (const page of ["/", "/api/pdus", "/metrics"]) {
+    const response = await fetch(`http://127.0.0.1:${httpPort}${page}`);
+    t.is(response.status, 200, page);
+    await response.arrayBuffer();
   }
   await client.publishAsync("pipdu/pdu1/outlet/2/power_on_behavior/set", "on", { qos: 1 });
   await client.publishAsync("pipdu/pdu1/set", "ALL_OFF", { qos: 1 });
