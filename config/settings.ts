@@ -31,7 +31,7 @@ export interface Settings {
     wsOrigins: string[];
     tls: { port: number; certFile: string | null; keyFile: string | null };
   };
-  sim: { faultRate: number };
+  sim: { faultRate: number; busClock: number };
   safety: {
     maxCurrent: number;
     overloadHold: number;
