@@ -28,7 +28,8 @@ COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
-RUN node scripts/build.js
+# The embedded broker's fixes to Aedes (patches/; npm ci applies them through postinstall elsewhere).
+RUN npx patch-package && node scripts/build.js
 
 # ---- runtime: no compiler, no dev dependencies, no npm, not root ----
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
@@ -43,6 +44,7 @@ RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack 
  && mkdir -p /var/lib/pipdu \
  && chown node:node /var/lib/pipdu
 COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/node_modules/aedes ./node_modules/aedes
 # Sources stay owned by root: the agents cannot rewrite their own code. .dockerignore keeps tests,
 # firmware, docs and benchmarks out.
 COPY . .

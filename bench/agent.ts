@@ -7,6 +7,7 @@ import path from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
 import mqtt, { type MqttClient } from "mqtt";
 import { freePort, hasMosquitto, ROOT, waitForPort, writeMosquittoConf } from "../test/helpers/system.ts";
+import { DEFAULT_HANDLER_US, transactionMs } from "../pdu-agent/hardware/sim/sim-bus.ts";
 
 const COMMANDS = Number(process.env["BENCH_COMMANDS"] ?? 1000);
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -28,11 +29,23 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}): Chi
 const pipdu = (args: string[], env: Record<string, string>): ChildProcess =>
   run(process.execPath, [path.join(ROOT, "bin/pipdu.js"), ...args], env);
 
-async function startBroker(kind: "embedded" | "mosquitto"): Promise<{ url: string; pid: number }> {
+/** BENCH_BASELINE=<another checkout, built>: its `pipdu broker` too, as "baseline" (see bench/fleet.ts). */
+const BASELINE = process.env["BENCH_BASELINE"];
+
+async function startBroker(
+  kind: "embedded" | "mosquitto" | "baseline",
+): Promise<{ url: string; pid: number }> {
   const port = await freePort();
   const dir = tmp();
   let child: ChildProcess;
-  if (kind === "embedded") {
+  if (kind === "baseline") {
+    child = run(process.execPath, [path.join(BASELINE ?? ROOT, "bin/pipdu.js"), "broker"], {
+      PIPDU_BROKER_PORT: String(port),
+      PIPDU_BROKER_WS_PORT: "0",
+      PIPDU_STATE_DIR: dir,
+      PIPDU_LOG_LEVEL: "warn",
+    });
+  } else if (kind === "embedded") {
     child = pipdu(["broker"], {
       PIPDU_BROKER_PORT: String(port),
       PIPDU_BROKER_WS_PORT: "0",
@@ -87,13 +100,14 @@ async function bareRoundTrip(url: string, n: number): Promise<Latency> {
 }
 
 /** Publish `set` ON/OFF alternately, stop the clock when the outlet's state changes. */
-async function commandRoundTrip(url: string, n: number): Promise<Latency> {
+async function commandRoundTrip(url: string, n: number, env: Record<string, string> = {}): Promise<Latency> {
   const dir = tmp();
   const agent = pipdu(["pdu"], {
     PIPDU_MQTT_URL: url,
     PIPDU_STATE_DIR: dir,
     PIPDU_HARDWARE: "sim",
     PIPDU_LOG_LEVEL: "warn",
+    ...env,
   });
   const client = await connect(url);
   const stateTopic = "pipdu/pdu1/outlet/3/state";
@@ -110,7 +124,8 @@ async function commandRoundTrip(url: string, n: number): Promise<Latency> {
   await new Promise((r) => setTimeout(r, 500));
   const samples: number[] = [];
   let state = "OFF";
-  for (let i = 0; i < n + 50; i++) {
+  const warmUp = Math.min(50, n);
+  for (let i = 0; i < n + warmUp; i++) {
     const want = state === "ON" ? "OFF" : "ON";
     const t0 = performance.now();
     await new Promise<void>((resolve) => {
@@ -124,7 +139,7 @@ async function commandRoundTrip(url: string, n: number): Promise<Latency> {
       void client.publishAsync("pipdu/pdu1/outlet/3/set", want, { qos: 1 });
     });
     state = want;
-    if (i >= 50) samples.push(performance.now() - t0);
+    if (i >= warmUp) samples.push(performance.now() - t0);
   }
   agent.kill("SIGTERM");
   return summarise(samples);
@@ -203,13 +218,42 @@ async function startToOnline(): Promise<number> {
   return ms;
 }
 
+/**
+ * The hardware path at the bus limit: the same command round trip with the simulator taking each I2C
+ * transaction's bus time, at 100 kHz and at the 10 kHz a Pi Zero runs for the AVR's clock stretching. A switch
+ * whose write sequence is known is the frame (5 bytes) and its receipt (12 bytes with the CRC).
+ */
+async function busLimit(url: string): Promise<string[]> {
+  const n = Number(process.env["BENCH_BUS_COMMANDS"] ?? 200);
+  const bare = await bareRoundTrip(url, n);
+  const rows = [
+    `### Hardware path at the bus limit (${n} switches per clock, simulator with bus time, on the last broker above)`,
+    "",
+    "| I2C clock | bus time of a switch (2 transactions) | set → state p50 / p99 (ms) | p50 minus bare broker round trip | p50 over bus time |",
+    "|---|---|---|---|---|",
+  ];
+  for (const clockHz of [100_000, 10_000]) {
+    const timing = { clockHz, handlerUs: DEFAULT_HANDLER_US };
+    const busMs = transactionMs(5, timing) + transactionMs(12, timing);
+    const cmd = await commandRoundTrip(url, n, { PIPDU_SIM_BUS_CLOCK: String(clockHz) });
+    rows.push(
+      `| ${clockHz / 1000} kHz | ${f(busMs)} ms | ${f(cmd.p50)} / ${f(cmd.p99)} | ${f(cmd.p50 - bare.p50)} ms | ${(cmd.p50 / busMs).toFixed(2)}× (goal ≤ 1.20× at 10 kHz) |`,
+    );
+  }
+  return rows;
+}
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const f = (x: number): string => x.toFixed(2);
 
 export async function runAgentBenchmarks(): Promise<string> {
   const lines: string[] = [];
   try {
-    const kinds: ("embedded" | "mosquitto")[] = hasMosquitto ? ["embedded", "mosquitto"] : ["embedded"];
+    const kinds: ("embedded" | "mosquitto" | "baseline")[] = [
+      "embedded",
+      ...(BASELINE === undefined ? [] : (["baseline"] as const)),
+      ...(hasMosquitto ? (["mosquitto"] as const) : []),
+    ];
     lines.push(`### Command round trip (${COMMANDS} commands, QoS 1, each broker in its own process)`, "");
     lines.push(
       "| broker | bare round trip p50 / p99 (ms) | set → state p50 / p99 (ms) | p50 overhead (ms) |",
@@ -224,6 +268,7 @@ export async function runAgentBenchmarks(): Promise<string> {
       );
     }
     const broker = await startBroker(kinds.at(-1) ?? "embedded");
+    lines.push("", ...(await busLimit(broker.url)));
     const footprint = await agentFootprint(broker.url, Number(process.env["BENCH_FOOTPRINT_SECONDS"] ?? 30));
     const starts: number[] = [];
     for (let i = 0; i < 5; i++) starts.push(await startToOnline());

@@ -1,7 +1,9 @@
 // Fleet benchmark: N simulated PDUs (default 64, 1,024 outlets) on one broker, the embedded broker and
 // Mosquitto side by side, each broker in its own process so its CPU and memory are read the same way
 // (/proc/<pid>/stat and /proc/<pid>/status).
-//   node --import tsx bench/fleet.ts [--pdus 64] [--runs 3] [--brokers embedded,mosquitto]
+//   node --import tsx bench/fleet.ts [--pdus 64] [--runs 3] [--brokers embedded,mosquitto,baseline]
+// BENCH_BASELINE=<another checkout, built> adds its `pipdu broker` as "baseline": one embedded broker against
+// another (e.g. before and after an Aedes upgrade) in the same run.
 // Measures: time until every PDU is online (and discovered, when the fleet publishes Home Assistant
 // discovery); a burst of one command per outlet, every one answered (p50/p99, nothing lost); broker CPU
 // and memory. Figures are medians over the runs (docs/performance.md, "Fleet").
@@ -21,7 +23,9 @@ import { freePort, waitForPort, writeMosquittoConf } from "../test/helpers/syste
 const ROOT = path.resolve(import.meta.dirname, "..");
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"]).stdout.toString().trim()) || 100;
 
-export type BrokerKind = "embedded" | "mosquitto";
+export type BrokerKind = "embedded" | "mosquitto" | "baseline";
+
+const BASELINE = process.env["BENCH_BASELINE"];
 
 export interface FleetBenchOptions {
   pdus?: number;
@@ -73,7 +77,13 @@ export interface FleetBenchResult {
 export async function runFleetBench(options: FleetBenchOptions = {}): Promise<FleetBenchResult> {
   const pdus = options.pdus ?? 64;
   const runs = options.runs ?? 3;
-  const brokers = options.brokers ?? (hasMosquitto() ? ["embedded", "mosquitto"] : ["embedded"]);
+  const brokers =
+    options.brokers ??
+    ([
+      "embedded",
+      ...(BASELINE === undefined ? [] : ["baseline"]),
+      ...(hasMosquitto() ? ["mosquitto"] : []),
+    ] as BrokerKind[]);
   const log = options.log ?? ((line: string) => console.error(line));
   const results: FleetRun[] = [];
   for (let run = 1; run <= runs; run++) {
@@ -270,8 +280,9 @@ interface BrokerProcess {
 async function startBroker(kind: BrokerKind, dir: string): Promise<BrokerProcess> {
   const port = await freePort();
   let child: ChildProcess;
-  if (kind === "embedded") {
-    child = spawn(process.execPath, [path.join(ROOT, "bin/pipdu.js"), "broker"], {
+  if (kind === "embedded" || kind === "baseline") {
+    const root = kind === "baseline" ? (BASELINE ?? ROOT) : ROOT;
+    child = spawn(process.execPath, [path.join(root, "bin/pipdu.js"), "broker"], {
       env: {
         ...process.env,
         PIPDU_STATE_DIR: dir,
@@ -373,6 +384,7 @@ export function fleetTable(result: FleetBenchResult): string {
   const label: Record<BrokerKind, string> = {
     embedded: "embedded (pipdu broker)",
     mosquitto: "Mosquitto 2 (set_tcp_nodelay)",
+    baseline: `baseline (${BASELINE ?? ""})`,
   };
   const row = (name: string, cell: (r: FleetRun) => string): string =>
     `| ${name} | ${cols.map(cell).join(" | ")} |`;

@@ -4,10 +4,14 @@ import os from "node:os";
 import { runAgentBenchmarks } from "./agent.ts";
 import { run as runFleet } from "./fleet.ts";
 import { runGatewayBenchmarks } from "./gateway.ts";
+import { runMemoryBenchmark } from "./memory.ts";
+import { runPdudaemonBenchmark } from "./pdudaemon.ts";
 
 const only = process.env["BENCH_ONLY"];
 const benches: [string, () => Promise<string>][] = [
+  ["pdudaemon", runPdudaemonBenchmark],
   ["agent", runAgentBenchmarks],
+  ["memory", runMemoryBenchmark],
   ["gateway", runGatewayBenchmarks],
   ["fleet", runFleet],
 ];

@@ -1,17 +1,26 @@
 // The embedded MQTT broker for standalone setups: Aedes behind TCP, WebSocket and TLS
 // listeners, retained messages kept under the state directory, Mosquitto-style users and ACLs.
-// Aedes 1.x speaks MQTT 3.1.1 only; an MQTT 5 CONNECT is refused with "unacceptable protocol
-// version" and clients fall back to 3.1.1. (2.0.0-beta.1 speaks 5 but lacks 1.x security fixes.)
+// Aedes 2.0.0-beta.1 (pinned exactly) speaks MQTT 5 and 3.1.1; patches/ carries the fixes of Aedes
+// 1.1.2–1.2.0 it lacks (prototype-named keys, clean-session QoS 2 store, maxInflightInbound).
 import type { EventEmitter } from "node:events";
-import type { IncomingMessage } from "node:http";
-import type { Duplex } from "node:stream";
+import { duplexPair, type Duplex } from "node:stream";
 import { readFile } from "node:fs/promises";
 import { Aedes, type AedesPublishPacket, type Client } from "aedes";
 import type { Logger } from "../log/logger.ts";
-import { AccessControl } from "./access-control.ts";
+import { AccessControl, isLoopbackAddress } from "./access-control.ts";
 import { Acl } from "./acl.ts";
-import { listenTcp, listenTls, listenWebSocket, type Listener } from "./listeners.ts";
+import {
+  ConnectionCaps,
+  DEFAULT_CONNECTION_CAPS,
+  DEFAULT_PRE_AUTH,
+  guardPreAuth,
+  type ConnectionCapOptions,
+  type PreAuthLimits,
+} from "./connection-limits.ts";
+import { listenTcp, listenTls, listenWebSocket, type Listener, type Peer } from "./listeners.ts";
+import { PartPolicy, type PartPolicyOptions } from "./part-policy.ts";
 import { loadPasswordFile } from "./password-file.ts";
+import { DEFAULT_RETAINED_LIMITS, RetainedBudget } from "./retained-budget.ts";
 import { RetainedStore, type RetainedMessage } from "./retained-store.ts";
 
 export interface BrokerOptions {
@@ -20,6 +29,8 @@ export interface BrokerOptions {
   port: number;
   /** null: no WebSocket listener. 0 picks a free port. */
   wsPort: number | null;
+  /** Browser origins (e.g. "https://ha.example") allowed on the WebSocket listener; "*" for any. Default none. */
+  wsOrigins?: readonly string[];
   /** Where retained messages are kept; null keeps them in memory only. */
   stateDir: string | null;
   logger: Logger;
@@ -33,7 +44,27 @@ export interface BrokerOptions {
   allowAnonymous?: boolean;
   /** A TLS listener on the same host; port 0 picks a free port. */
   tls?: { port: number; certFile: string; keyFile: string } | null;
+  /**
+   * The built-in policy (only piPDU's parts speak for a PDU). Enforced by `pipdu start`, and by a split
+   * broker that names its part users; without it every admitted client may publish anything the ACL allows.
+   */
+  parts?: Partial<PartPolicyOptions> | null;
+  /** Largest packet (bytes, on the wire) an authenticated client may send. Default 256 KiB. */
+  maximumPacketSize?: number;
+  /** Caps on what is retained (only piPDU's topics and discovery are). Default 64 KiB a message, 8 MiB, 20,000 topics. */
+  retained?: Partial<typeof DEFAULT_RETAINED_LIMITS>;
+  /** Further topic trees to retain (first levels such as "zigbee2mqtt"; "#" for every topic), within the same caps. */
+  retainTopics?: readonly string[];
+  /** What an unauthenticated client may send. Default: packets of 8 KiB, 32 KiB in all. */
+  preAuth?: PreAuthLimits;
+  /** Open connections in total and per non-loopback address. Default 1024 and 32. */
+  connections?: ConnectionCapOptions;
 }
+
+/** Discovery for 16 outlets is ~20 kB; nothing piPDU publishes comes near this. */
+export const DEFAULT_MAXIMUM_PACKET_SIZE = 256 * 1024;
+/** MQTT 5 topic aliases a client may use towards the broker (Mosquitto's default too). */
+const TOPIC_ALIAS_MAXIMUM = 10;
 
 export interface BrokerAddress {
   port: number;
@@ -58,10 +89,13 @@ export class EmbeddedBroker {
   #aedes: Aedes | null = null;
   #store: RetainedStore | null = null;
   #listeners: Listener[] = [];
+  #access: AccessControl | null = null;
+  readonly #refusals: RefusalLog;
 
   constructor(options: BrokerOptions) {
     this.#options = options;
     this.#logger = options.logger.child({ component: "broker" });
+    this.#refusals = new RefusalLog(this.#logger);
   }
 
   async start(): Promise<BrokerAddress> {
@@ -78,30 +112,78 @@ export class EmbeddedBroker {
     const retained = store === null ? [] : await store.load();
     const access = await this.#loadAccessControl();
     const tlsFiles = await this.#loadTlsFiles();
+    const budget = new RetainedBudget({
+      trees: [
+        this.#options.parts?.baseTopic ?? "pipdu",
+        this.#options.parts?.discoveryPrefix ?? "homeassistant",
+        ...(this.#options.retainTopics ?? []),
+      ],
+      ...DEFAULT_RETAINED_LIMITS,
+      ...this.#options.retained,
+    });
+    const hooks = access.hooks();
 
     const aedes = await Aedes.createBroker({
-      ...access.hooks(),
+      ...hooks,
+      authorizePublish: (client, packet, done) => {
+        hooks.authorizePublish?.(client, packet, (error) => {
+          if (!error && packet.retain && client !== null) {
+            const refused = budget.admit(packet.topic, packet.payload.length);
+            if (refused !== null) {
+              packet.retain = false; // delivered live, not kept
+              this.#refusals.note(undefined, `retained ${packet.topic} not kept: ${refused}`, "retained");
+            }
+          }
+          done(error);
+        });
+      },
+      maximumPacketSize: this.#options.maximumPacketSize ?? DEFAULT_MAXIMUM_PACKET_SIZE,
+      topicAliasMaximum: TOPIC_ALIAS_MAXIMUM,
       published: (packet, _client, done) => {
         if (packet.retain && store !== null && !packet.topic.startsWith("$SYS/"))
           store.record(toRetained(packet));
         done(null);
       },
     });
+    assertPatched(aedes);
     this.#aedes = aedes;
+    this.#access = access;
     this.#store = store;
     this.#watch(aedes);
-    for (const message of retained) await restore(aedes, message);
+    for (const message of retained) {
+      const refused = budget.admit(message.topic, message.payload.length);
+      if (refused === null) await restore(aedes, message);
+      else store?.delete(message.topic);
+    }
 
     try {
       const onError = (error: Error): void => {
         this.#logger.error("listener error", { error: error.message });
       };
-      const accept = (stream: Duplex, remote: string | undefined, request?: IncomingMessage): void => {
-        access.track(aedes.handle(stream, request), remote);
+      const caps = new ConnectionCaps(this.#options.connections ?? DEFAULT_CONNECTION_CAPS);
+      const preAuth = this.#options.preAuth ?? DEFAULT_PRE_AUTH;
+      const accept = (stream: Duplex, peer: Peer): void => {
+        // Behind a WebSocket, loopback proves nothing (a local browser, a proxy): no anonymous trust.
+        const trusted = peer.transport !== "ws" && isLoopbackAddress(peer.address);
+        const admitted = caps.admit(peer.address, trusted);
+        if (typeof admitted === "string") {
+          this.#refusals.note(peer.address, admitted);
+          stream.destroy();
+          return;
+        }
+        stream.once("close", admitted.release);
+        const guard = guardPreAuth(stream, preAuth, (reason) => this.#refusals.note(peer.address, reason));
+        const client = aedes.handle(stream, peer.request);
+        access.track(client, peer.transport === "ws" ? undefined : peer.address, {
+          onAuthenticated: () => guard.authenticated(),
+        });
       };
       const tcp = await listenTcp(host, port, accept, onError);
       this.#listeners.push(tcp);
-      const ws = wsPort === null ? null : await listenWebSocket(host, wsPort, accept, onError);
+      const ws =
+        wsPort === null
+          ? null
+          : await listenWebSocket(host, wsPort, accept, onError, this.#options.wsOrigins ?? []);
       if (ws !== null) this.#listeners.push(ws);
       const tls = tlsFiles === null ? null : await listenTls(host, tlsFiles.port, tlsFiles, accept, onError);
       if (tls !== null) this.#listeners.push(tls);
@@ -109,7 +191,7 @@ export class EmbeddedBroker {
       this.#logger.info("broker listening", {
         host,
         ...address,
-        retained: retained.length,
+        retained: budget.usage.messages,
         persistent: store !== null,
       });
       return address;
@@ -119,11 +201,34 @@ export class EmbeddedBroker {
     }
   }
 
+  /** Writes of the retained store that reached the disk (diagnostics: a burst costs one write, not one per message). */
+  get retainedWrites(): number {
+    return this.#store?.writeCount ?? 0;
+  }
+
+  /**
+   * A connection from inside this process (no socket): the identity of piPDU's own parts, which no network
+   * client can claim. Give it to `connectMqtt({ stream })`; each call is a new connection.
+   */
+  connectInProcess(): Duplex {
+    const aedes = this.#aedes;
+    const access = this.#access;
+    if (aedes === null || access === null) throw new Error("broker not started");
+    const [part, broker] = duplexPair();
+    // The two ends are separate streams: one closing (a DISCONNECT, a broker stop) closes the other,
+    // as a socket's close reaches both peers.
+    broker.once("close", () => part.destroy());
+    part.once("close", () => broker.destroy());
+    access.track(aedes.handle(broker), undefined, { inProcess: true });
+    return part;
+  }
+
   /** Stops accepting, disconnects every client (no wills: this is a clean broker shutdown), writes retained messages. */
   async stop(): Promise<void> {
     const aedes = this.#aedes;
     if (aedes === null) return;
     this.#aedes = null;
+    this.#access = null;
     const listeners = this.#listeners.splice(0);
     const closing = listeners.map((listener) => listener.close());
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
@@ -137,7 +242,16 @@ export class EmbeddedBroker {
     const { passwordFile = null, aclFile = null, allowAnonymous = false } = this.#options;
     const passwords = passwordFile === null ? null : await loadPasswordFile(passwordFile);
     const acl = aclFile === null ? null : Acl.parse(await readFile(aclFile, "utf8"), aclFile);
-    return new AccessControl({ passwords, acl, allowAnonymous }, this.#logger);
+    const parts = new PartPolicy({
+      enforce: false,
+      baseTopic: "pipdu",
+      discoveryPrefix: "homeassistant",
+      haStatusTopic: "homeassistant/status",
+      partUsers: [],
+      reservedClientIds: [],
+      ...this.#options.parts,
+    });
+    return new AccessControl({ passwords, acl, allowAnonymous, parts }, this.#logger);
   }
 
   async #loadTlsFiles(): Promise<{ port: number; cert: Buffer; key: Buffer } | null> {
@@ -162,6 +276,40 @@ export class EmbeddedBroker {
     );
     aedes.on("clientDisconnect", (client: Client) =>
       this.#logger.debug("client disconnected", { clientId: client.id }),
+    );
+  }
+}
+
+/** Connections dropped, retained messages not kept: logged, but at most once a minute per kind under a flood. */
+class RefusalLog {
+  readonly #logger: Logger;
+  readonly #last = new Map<string, { at: number; since: number }>();
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  note(remote: string | undefined, reason: string, kind: "connection" | "retained" = "connection"): void {
+    const last = this.#last.get(kind) ?? { at: 0, since: 0 };
+    last.since++;
+    this.#last.set(kind, last);
+    const now = Date.now();
+    if (now - last.at < 60_000) return;
+    const message = kind === "connection" ? "connection dropped" : "retained message not kept";
+    this.#logger.warn(message, { remote: remote ?? null, reason, sinceLastLog: last.since });
+    last.at = now;
+    last.since = 0;
+  }
+}
+
+/** Refuses to run an Aedes without the fixes in patches/ (an install that skipped `patch-package`). */
+function assertPatched(aedes: Aedes): void {
+  const fields = aedes as unknown as { clients: object; maxInflightInbound?: unknown };
+  if (Object.getPrototypeOf(fields.clients) !== null || typeof fields.maxInflightInbound !== "number") {
+    aedes.close();
+    throw Object.assign(
+      new Error("aedes is installed without piPDU's fixes: run `npx patch-package` (npm ci does it)"),
+      { code: "BROKER_UNPATCHED" },
     );
   }
 }

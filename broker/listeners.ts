@@ -6,8 +6,14 @@ import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import type { Duplex } from "node:stream";
 import { createWebSocketStream, WebSocketServer } from "ws";
 
-/** A connection and where it came from (the peer address decides anonymous access). */
-export type Accept = (stream: Duplex, remoteAddress: string | undefined, request?: IncomingMessage) => void;
+/** Where a connection came from: the broker decides what the address is worth on each transport. */
+export interface Peer {
+  address: string | undefined;
+  transport: "tcp" | "tls" | "ws";
+  request?: IncomingMessage;
+}
+
+export type Accept = (stream: Duplex, peer: Peer) => void;
 /** An error of the listening socket itself (not of one connection): logged, never thrown. */
 export type OnError = (error: Error) => void;
 
@@ -31,7 +37,7 @@ export async function listenTcp(
 ): Promise<Listener> {
   const server = createTcpServer((socket) => {
     socket.setNoDelay(true); // Nagle costs ~40 ms per QoS 1 round trip, see reference/mqtt.md
-    accept(socket, socket.remoteAddress);
+    accept(socket, { address: socket.remoteAddress, transport: "tcp" });
   });
   return socketListener(server, await bind(server, host, port, onError));
 }
@@ -45,26 +51,41 @@ export async function listenTls(
 ): Promise<Listener> {
   const server = createTlsServer({ ...files, minVersion: "TLSv1.2" }, (socket: TLSSocket) => {
     socket.setNoDelay(true);
-    accept(socket, socket.remoteAddress);
+    accept(socket, { address: socket.remoteAddress, transport: "tls" });
   });
   return socketListener(server, await bind(server, host, port, onError));
 }
 
+/**
+ * MQTT over WebSocket. A browser always sends `Origin`: a page on another site could otherwise use a
+ * visitor's browser to reach the broker, so only `allowedOrigins` are let in ("*" for any); clients that
+ * send no Origin (MQTT.js in Node, mosquitto tools, Home Assistant) are not browsers and are let in.
+ */
 export async function listenWebSocket(
   host: string,
   port: number,
   accept: Accept,
   onError: OnError,
+  allowedOrigins: readonly string[] = [],
 ): Promise<Listener> {
   const http = createHttpServer((_request, response) => {
     response.writeHead(426, { "content-type": "text/plain" }).end("MQTT over WebSocket only\n");
   });
   // MQTT over WebSocket clients offer the "mqtt" subprotocol (some offer "mqttv3.1"); accept any.
-  const wss = new WebSocketServer({ server: http });
+  const wss = new WebSocketServer({
+    server: http,
+    verifyClient: (
+      { origin }: { origin?: string },
+      done: (ok: boolean, code?: number, message?: string) => void,
+    ) => {
+      const ok = origin === undefined || allowedOrigins.includes("*") || allowedOrigins.includes(origin);
+      done(ok, 403, "origin not allowed (broker.wsOrigins)");
+    },
+  });
   wss.on("error", onError);
   wss.on("connection", (ws, request) => {
     request.socket.setNoDelay(true);
-    accept(createWebSocketStream(ws), request.socket.remoteAddress, request);
+    accept(createWebSocketStream(ws), { address: request.socket.remoteAddress, transport: "ws", request });
   });
   const bound = await bind(http, host, port, onError);
   return {

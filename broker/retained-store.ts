@@ -1,8 +1,10 @@
 // Retained messages kept in one JSON file so they survive a broker restart.
-// Writes are debounced and atomic (temp file + rename): a crash leaves either the
-// old file or the new one, never a torn one; at most `flushDelayMs` of changes are lost.
-import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+// Writes go through lib/durable-file's CoalescedWriter: off the event loop (temp file, fsync, rename),
+// at most one at a time, and a burst of changes costs one write; at most `flushDelayMs` plus one write
+// of changes are lost in a crash. What is kept is bounded by RetainedBudget, so a write stays small.
+import { readFile, rename } from "node:fs/promises";
 import path from "node:path";
+import { CoalescedWriter } from "../lib/durable-file.ts";
 import type { Logger } from "../log/logger.ts";
 
 /** What is kept of a retained PUBLISH: enough to publish it again after a restart. */
@@ -22,15 +24,22 @@ const FORMAT_VERSION = 1;
 export class RetainedStore {
   readonly #file: string;
   readonly #logger: Logger;
-  readonly #flushDelayMs: number;
+  readonly #writer: CoalescedWriter;
   readonly #messages = new Map<string, RetainedMessage>();
-  #timer: NodeJS.Timeout | null = null;
-  #writing: Promise<void> = Promise.resolve();
 
   constructor(options: { stateDir: string; logger: Logger; flushDelayMs?: number }) {
     this.#file = path.join(options.stateDir, FILE_NAME);
     this.#logger = options.logger;
-    this.#flushDelayMs = options.flushDelayMs ?? 200;
+    this.#writer = new CoalescedWriter(this.#file, {
+      delayMs: options.flushDelayMs ?? 200,
+      onError: (error) =>
+        this.#logger.error("retained store write failed", { file: this.#file, error: String(error) }),
+    });
+  }
+
+  /** Writes that reached the disk (diagnostics, tests). */
+  get writeCount(): number {
+    return this.#writer.writeCount;
   }
 
   /** Reads the file; a missing file is an empty store, a corrupt one is set aside and logged. */
@@ -61,42 +70,21 @@ export class RetainedStore {
   record(message: RetainedMessage): void {
     if (message.payload.length === 0) this.#messages.delete(message.topic);
     else this.#messages.set(message.topic, message);
-    this.#timer ??= setTimeout(() => {
-      this.#timer = null;
-      this.#writing = this.#writing
-        .then(() => this.#write())
-        .catch((error: unknown) => {
-          this.#logger.error("retained store write failed", { file: this.#file, error: String(error) });
-        });
-    }, this.#flushDelayMs);
+    this.#schedule();
+  }
+
+  /** Forgets a topic's message (one the broker no longer keeps). */
+  delete(topic: string): void {
+    if (this.#messages.delete(topic)) this.#schedule();
   }
 
   /** Writes pending changes now; resolves once they are on disk. */
-  async flush(): Promise<void> {
-    if (this.#timer !== null) {
-      clearTimeout(this.#timer);
-      this.#timer = null;
-      this.#writing = this.#writing.then(() => this.#write());
-    }
-    await this.#writing;
+  flush(): Promise<void> {
+    return this.#writer.flush();
   }
 
-  async #write(): Promise<void> {
-    await mkdir(path.dirname(this.#file), { recursive: true });
-    const temp = `${this.#file}.tmp-${process.pid}`;
-    const handle = await open(temp, "w", 0o600);
-    try {
-      await handle.writeFile(encode([...this.#messages.values()]));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      await rename(temp, this.#file);
-    } catch (error) {
-      await unlink(temp).catch(() => undefined);
-      throw error;
-    }
+  #schedule(): void {
+    this.#writer.schedule(() => encode([...this.#messages.values()]));
   }
 }
 

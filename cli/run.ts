@@ -10,26 +10,39 @@ type Stop = () => Promise<void>;
 const loadBroker = async () => (await import("../broker/embedded-broker.ts")).EmbeddedBroker;
 
 /** The embedded broker's options from the configuration: listeners, persistence, users, ACL, TLS. */
-function brokerOptions(settings: Settings, logger: Logger) {
+function brokerOptions(settings: Settings, logger: Logger, standalone: boolean) {
   const { broker: b } = settings;
   const { port: tlsPort, certFile, keyFile } = b.tls;
   return {
     host: b.host,
     port: b.port,
     wsPort: b.wsPort === 0 ? null : b.wsPort,
+    wsOrigins: b.wsOrigins,
+    retainTopics: b.retainTopics,
+    maximumPacketSize: b.maxPacketSize,
+    connections: { total: b.maxConnections, perAddress: b.maxConnectionsPerAddress },
     stateDir: path.join(settings.stateDir, "broker"),
     logger,
     passwordFile: b.passwordFile,
     aclFile: b.aclFile,
     allowAnonymous: b.allowAnonymous,
     tls: tlsPort !== 0 && certFile !== null && keyFile !== null ? { port: tlsPort, certFile, keyFile } : null,
+    // Only piPDU's parts speak for a PDU: those in this process, and users named as parts.
+    parts: {
+      enforce: standalone || b.partUsers.length > 0,
+      baseTopic: settings.mqtt.baseTopic,
+      discoveryPrefix: settings.ha.discoveryPrefix,
+      haStatusTopic: settings.ha.statusTopic,
+      partUsers: b.partUsers,
+      reservedClientIds: standalone ? [`pipdu-${settings.pdu.id}`] : [],
+    },
   };
 }
 
 export async function runBroker(settings: Settings, logger: Logger): Promise<Stop> {
   const { broker: b } = settings;
   const EmbeddedBroker = await loadBroker();
-  const broker = new EmbeddedBroker(brokerOptions(settings, logger));
+  const broker = new EmbeddedBroker(brokerOptions(settings, logger, false));
   const address = await broker.start();
   const tls = address.tlsPort == null ? "" : `, mqtts://${b.host}:${address.tlsPort}`;
   console.log(
@@ -101,15 +114,18 @@ export async function runStandalone(settings: Settings, logger: Logger): Promise
   if (settings.broker.enabled) {
     const { broker: b } = settings;
     const EmbeddedBroker = await loadBroker();
-    const broker = new EmbeddedBroker(brokerOptions(settings, logger));
+    const broker = new EmbeddedBroker(brokerOptions(settings, logger, true));
     const address = await broker.start();
-    stops.push(() => broker.stop());
     const local = b.host === "0.0.0.0" || b.host === "::" ? "127.0.0.1" : b.host;
-    // The embedded broker speaks MQTT 3.1.1 only: say so rather than probe for 5 at every connect.
-    pduSettings = {
-      ...settings,
-      mqtt: { ...settings.mqtt, url: `mqtt://${local}:${address.port}`, protocol: "3.1.1" },
-    };
+    const url = `mqtt://${local}:${address.port}`;
+    // The parts in this process connect over in-memory streams (MQTT 5): an identity no network client has.
+    const { useInProcessBroker } = await import("../lib/mqtt-connect.ts");
+    const forget = useInProcessBroker(url, () => broker.connectInProcess());
+    stops.push(async () => {
+      forget();
+      await broker.stop();
+    });
+    pduSettings = { ...settings, mqtt: { ...settings.mqtt, url } };
   }
   try {
     const page =

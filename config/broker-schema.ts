@@ -1,6 +1,6 @@
 // The `broker` section of the configuration schema: the embedded MQTT broker.
 import convict from "convict";
-import "./formats.ts";
+import { numberIn } from "./formats.ts";
 
 function toNumber(value: unknown): unknown {
   return typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
@@ -45,6 +45,13 @@ export const brokerSchema = {
     env: "PIPDU_BROKER_WS_PORT",
     arg: "broker.wsPort",
   },
+  wsOrigins: {
+    doc: "Web page origins (scheme://host:port) allowed to use the WebSocket listener from a browser; '*' for any. Empty: browsers are refused, other WebSocket clients are not.",
+    format: Array,
+    default: [] as string[],
+    env: "PIPDU_BROKER_WS_ORIGINS",
+    arg: "broker.wsOrigins",
+  },
   allowAnonymous: {
     doc: "Accept clients without a user name from other hosts too. Off: anonymous clients only from loopback (as Mosquitto 2).",
     format: "bool",
@@ -58,6 +65,41 @@ export const brokerSchema = {
     default: null as string | null,
     env: "PIPDU_BROKER_PASSWORD_FILE",
     arg: "broker.passwordFile",
+  },
+  maxPacketSize: {
+    doc: "Largest MQTT packet (bytes) an authenticated client may send; announced to MQTT 5 clients. Before authentication the limit is 8 KiB.",
+    format: numberIn("broker-max-packet-size", 1024, 268435455, true),
+    default: 262144,
+    env: "PIPDU_BROKER_MAX_PACKET_SIZE",
+    arg: "broker.maxPacketSize",
+  },
+  maxConnections: {
+    doc: "Open connections the broker accepts in total.",
+    format: numberIn("broker-max-connections", 1, 100000, true),
+    default: 1024,
+    env: "PIPDU_BROKER_MAX_CONNECTIONS",
+    arg: "broker.maxConnections",
+  },
+  maxConnectionsPerAddress: {
+    doc: "Open connections from one address (loopback TCP excepted).",
+    format: numberIn("broker-max-connections-per-address", 1, 100000, true),
+    default: 32,
+    env: "PIPDU_BROKER_MAX_CONNECTIONS_PER_ADDRESS",
+    arg: "broker.maxConnectionsPerAddress",
+  },
+  retainTopics: {
+    doc: "Topic trees besides piPDU's and Home Assistant discovery that the broker retains (first levels, e.g. zigbee2mqtt; '#' for all), for other applications sharing it. Other retained publishes are delivered but not kept.",
+    format: Array,
+    default: [] as string[],
+    env: "PIPDU_BROKER_RETAIN_TOPICS",
+    arg: "broker.retainTopics",
+  },
+  partUsers: {
+    doc: "Users (from the password file) that are piPDU parts in a split layout: only they, and the parts inside `pipdu start`, may publish PDU state, results and discovery. Empty on a `pipdu broker`: no such rule.",
+    format: Array,
+    default: [] as string[],
+    env: "PIPDU_BROKER_PART_USERS",
+    arg: "broker.partUsers",
   },
   aclFile: {
     doc: "Mosquitto-style ACL file (user / topic / pattern lines). Unset: every client may read and write every topic.",

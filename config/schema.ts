@@ -110,6 +110,12 @@ export const schema = {
       default: 0,
       env: "PIPDU_SIM_FAULT_RATE",
     },
+    busClock: {
+      doc: "Simulator only: I2C clock in Hz whose bus time each transaction takes (9 bits a byte plus the firmware handler), e.g. 100000 or 10000; 0 = no bus time.",
+      format: numberIn("sim-bus-clock", 0, 1_000_000),
+      default: 0,
+      env: "PIPDU_SIM_BUS_CLOCK",
+    },
   },
   safety: {
     maxCurrent: {

@@ -23,9 +23,15 @@ export interface Settings {
     allowAnonymous: boolean;
     passwordFile: string | null;
     aclFile: string | null;
+    partUsers: string[];
+    retainTopics: string[];
+    maxPacketSize: number;
+    maxConnections: number;
+    maxConnectionsPerAddress: number;
+    wsOrigins: string[];
     tls: { port: number; certFile: string | null; keyFile: string | null };
   };
-  sim: { faultRate: number };
+  sim: { faultRate: number; busClock: number };
   safety: {
     maxCurrent: number;
     overloadHold: number;

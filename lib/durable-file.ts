@@ -4,8 +4,12 @@ import fs from "node:fs/promises";
 import path from "node:path";
 
 /** Write a file so a crash at any instant leaves either the old or the new content, never a torn one. */
-export async function writeFileAtomic(file: string, content: string | Uint8Array): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
+export async function writeFileAtomic(
+  file: string,
+  content: string | Uint8Array,
+  options: { createDir?: boolean } = {},
+): Promise<void> {
+  if (options.createDir ?? true) await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`;
   const handle = await fs.open(tmp, "w");
   try {
@@ -53,6 +57,8 @@ export class CoalescedWriter {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private writes = 0;
+  /** The directory existed at the last successful write: later writes skip the mkdir (one system call less). */
+  private dirReady = false;
 
   constructor(
     readonly file: string,
@@ -87,7 +93,17 @@ export class CoalescedWriter {
     if (this.render === null) return;
     const render = this.render;
     this.render = null;
-    await writeFileAtomic(this.file, render());
+    await this.write(render());
+  }
+
+  private async write(content: string | Uint8Array): Promise<void> {
+    try {
+      await writeFileAtomic(this.file, content, { createDir: !this.dirReady });
+    } catch (err) {
+      this.dirReady = false;
+      throw err;
+    }
+    this.dirReady = true;
     this.writes++;
   }
 
@@ -98,8 +114,7 @@ export class CoalescedWriter {
     this.render = null;
     this.running = (async () => {
       try {
-        await writeFileAtomic(this.file, render());
-        this.writes++;
+        await this.write(render());
       } catch (err) {
         this.render ??= render;
         this.onError(err);
@@ -110,5 +125,104 @@ export class CoalescedWriter {
       if (this.render !== null && this.timer === null) await this.drain();
     })();
     return this.running;
+  }
+}
+
+export interface InPlaceRecordOptions {
+  /** The record's fixed size in bytes (content is padded with spaces and a newline). */
+  readonly size: number;
+  /** fdatasync this long after the first unsynced write, so a burst of changes costs one sync. */
+  readonly syncDelayMs?: number;
+  readonly onError?: (err: unknown) => void;
+}
+
+/**
+ * A small record kept in place, for state that must survive the process being killed at any instant
+ * right after a change (the simulator's relays: the firmware keeps them when the Pi's agent dies). Each
+ * `put()` is one positioned write into an open file — once it resolves the kernel has it, whatever happens
+ * to the process — and an fdatasync follows, coalesced, for a power cut. The record is one small write at
+ * offset 0 that never changes the file's length (a single sector: the disk writes it whole or not at all).
+ */
+export class InPlaceRecord {
+  private readonly size: number;
+  private readonly syncDelayMs: number;
+  private readonly onError: (err: unknown) => void;
+  private handle: Promise<fs.FileHandle> | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private syncTimer: NodeJS.Timeout | null = null;
+  private dirty = false;
+  private sized = false;
+
+  constructor(
+    readonly file: string,
+    options: InPlaceRecordOptions,
+  ) {
+    if (options.size > 512) throw new RangeError("an in-place record fits one 512-byte sector");
+    this.size = options.size;
+    this.syncDelayMs = options.syncDelayMs ?? 1000;
+    this.onError = options.onError ?? (() => undefined);
+  }
+
+  /** Resolves once the kernel holds `content` (padded to the record's size); rejects if it does not fit. */
+  put(content: string): Promise<void> {
+    const bytes = Buffer.alloc(this.size, " ");
+    const written = bytes.write(content, 0, "utf8");
+    if (written !== Buffer.byteLength(content) || written >= this.size)
+      return Promise.reject(
+        new RangeError(`record of ${content.length} characters exceeds ${this.size - 1}`),
+      );
+    bytes[this.size - 1] = 0x0a;
+    const next = this.chain.then(async () => {
+      const handle = await this.open();
+      await handle.write(bytes, 0, bytes.length, 0);
+      if (!this.sized) {
+        await handle.truncate(this.size); // a longer file from before loses its tail, after the record is whole
+        this.sized = true;
+      }
+      this.dirty = true;
+      this.scheduleSync();
+    });
+    this.chain = next.catch((err: unknown) => this.onError(err));
+    return next;
+  }
+
+  /** Everything put so far on disk (fdatasync), and the file closed. */
+  async close(): Promise<void> {
+    if (this.syncTimer !== null) clearTimeout(this.syncTimer);
+    this.syncTimer = null;
+    await this.chain;
+    const handle = this.handle;
+    this.handle = null;
+    if (handle === null) return;
+    const h = await handle;
+    try {
+      if (this.dirty) await h.datasync();
+    } finally {
+      await h.close();
+    }
+  }
+
+  private open(): Promise<fs.FileHandle> {
+    this.handle ??= (async () => {
+      await fs.mkdir(path.dirname(this.file), { recursive: true });
+      // "a+" would append; "r+" keeps what is there and fails on a missing file, created here first.
+      return fs.open(this.file, "r+").catch(() => fs.open(this.file, "w+"));
+    })();
+    return this.handle;
+  }
+
+  private scheduleSync(): void {
+    if (this.syncTimer !== null) return;
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = null;
+      this.chain = this.chain
+        .then(async () => {
+          if (!this.dirty || this.handle === null) return;
+          this.dirty = false;
+          await (await this.handle).datasync();
+        })
+        .catch((err: unknown) => this.onError(err));
+    }, this.syncDelayMs);
+    this.syncTimer.unref();
   }
 }

@@ -1,9 +1,10 @@
 // Connect to any MQTT broker the way every piPDU part should: MQTT 5 where the broker allows it, 3.1.1
 // otherwise; TCP_NODELAY on the socket; a clean session (no commands queued while away); retry until the
-// broker answers.
+// broker answers. Parts in the broker's own process connect over an in-memory stream instead of a socket.
 import fs from "node:fs";
 import type { Socket } from "node:net";
-import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import type { Duplex } from "node:stream";
+import mqtt, { MqttClient, type IClientOptions } from "mqtt";
 import type { Logger } from "../log/logger.ts";
 import { realSleep } from "./sleep.ts";
 
@@ -19,10 +20,33 @@ export interface ConnectOptions {
   signal?: AbortSignal;
   /** Seconds between reconnect attempts. */
   reconnectSeconds?: number;
+  /**
+   * Connect over streams this returns (one per connection) rather than to `url`: the embedded broker's
+   * in-process connections. Without it, a stream registered for `url` with `useInProcessBroker` is used.
+   */
+  stream?: () => Duplex;
+}
+
+/** Broker URL → in-process stream factory, for the parts `pipdu start` runs beside its embedded broker. */
+const inProcessBrokers = new Map<string, () => Duplex>();
+
+/**
+ * Parts connecting to `url` in this process use `stream` instead (the embedded broker's in-process
+ * connections, which carry piPDU's own identity). Returns the function that undoes it.
+ */
+export function useInProcessBroker(url: string, stream: () => Duplex): () => void {
+  inProcessBrokers.set(url, stream);
+  return () => {
+    if (inProcessBrokers.get(url) === stream) inProcessBrokers.delete(url);
+  };
 }
 
 /** Resolves with a connected client. The client reconnects by itself afterwards. */
 export async function connectMqtt(options: ConnectOptions): Promise<MqttClient> {
+  const stream = options.stream ?? inProcessBrokers.get(options.url);
+  // The embedded broker speaks MQTT 5: an in-process part does not probe.
+  if (stream !== undefined && options.protocol === "auto") options = { ...options, protocol: "5", stream };
+  else if (stream !== undefined) options = { ...options, stream };
   const versions: (4 | 5)[] = options.protocol === "3.1.1" ? [4] : options.protocol === "5" ? [5] : [5, 4];
   let attempt = 0;
   for (;;) {
@@ -31,7 +55,7 @@ export async function connectMqtt(options: ConnectOptions): Promise<MqttClient> 
       const outcome = await tryConnect(options, version);
       if (outcome.client) {
         options.logger.info(
-          `connected to ${redact(options.url)} with MQTT ${version === 5 ? "5" : "3.1.1"}`,
+          `connected to ${options.stream === undefined ? redact(options.url) : "the embedded broker in this process"} with MQTT ${version === 5 ? "5" : "3.1.1"}`,
           { component: "mqtt" },
         );
         return outcome.client;
@@ -78,7 +102,11 @@ function tryConnect(
   | { client?: undefined; reason: string; protocolRefused: boolean }
 > {
   return new Promise((resolve) => {
-    const client = mqtt.connect(options.url, clientOptions(options, version));
+    const stream = options.stream;
+    const client =
+      stream === undefined
+        ? mqtt.connect(options.url, clientOptions(options, version))
+        : new MqttClient(() => stream(), clientOptions(options, version));
     let settled = false;
     const fail = (reason: string, protocolRefused: boolean): void => {
       if (settled) return;

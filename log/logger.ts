@@ -21,13 +21,24 @@ export function createLogger(options: { level?: string; format?: LogFormat; sile
   const console = new winston.transports.Console({
     stderrLevels: ["error", "warn", "info", "debug", "verbose", "silly"],
   });
-  return winston.createLogger({
+  const logger = winston.createLogger({
     level: options.level ?? "info",
     format,
     silent: options.silent ?? false,
     // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- winston's types split Transport
     transports: [console],
   });
+  // winston formats every entry (timestamp, printf) before its transport drops the ones below the level: a
+  // command logged at info cost that on every switch with the level at warn. Check the level first.
+  const methods = logger as unknown as Record<string, (...args: unknown[]) => Logger>;
+  for (const level of Object.keys(logger.levels)) {
+    const write = methods[level];
+    if (typeof write !== "function") continue;
+    methods[level] = function (this: Logger, ...args: unknown[]): Logger {
+      return this.isLevelEnabled(level) ? write.apply(this, args) : this;
+    };
+  }
+  return logger;
 }
 
 /** A logger that drops everything: for units that take a logger but whose output a test does not read. */

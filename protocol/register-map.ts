@@ -2,7 +2,8 @@
 // firmware/src/register_map.h must agree with this file; test/register-map-agreement.test.ts checks it.
 // Multi-byte values are little-endian, as the AVR stores them.
 
-export const PROTOCOL_VERSION = 1;
+/** 2: a write frame leaves the read pointer on its receipt (RECEIPT_LEN bytes from LAST_WRITE). */
+export const PROTOCOL_VERSION = 2;
 /** Bytes 0x00..0x01 always read "PD" so a scan can tell a piPDU from any other device. */
 export const DEVICE_MAGIC = 0x4450;
 export const DEFAULT_I2C_ADDRESS = 0x42;
@@ -10,6 +11,12 @@ export const DEFAULT_I2C_ADDRESS = 0x42;
 export const MAX_READ = 30;
 export const MAX_WRITE = 29;
 export const CHANNELS = 16;
+/**
+ * A write frame's receipt: LAST_WRITE, WRITE_SEQ … RELAY_STATE (u16), 11 bytes. From protocol 2 the firmware
+ * points the read pointer at it after every write frame, so one read (no pointer transaction) confirms the
+ * write and verifies the relays.
+ */
+export const RECEIPT_LEN = 11;
 
 export const Reg = {
   MAGIC: 0x00, // u16 RO "PD"

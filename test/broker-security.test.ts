@@ -4,6 +4,7 @@ import { networkInterfaces } from "node:os";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import test, { type ExecutionContext } from "ava";
+import { WebSocket } from "ws";
 import { EmbeddedBroker, type BrokerOptions } from "../broker/embedded-broker.ts";
 import { setPassword } from "../broker/password-file.ts";
 import { testCertificates } from "./helpers/certs.ts";
@@ -132,32 +133,63 @@ test("retained messages a user may not read are not replayed to it", async (t) =
   t.deepEqual(seen.map((m) => m.topic).sort(), ["pipdu/marker", "pipdu/pdu1/availability"]);
 });
 
-test("an anonymous client from a non-loopback address is refused; a user with a password and allowAnonymous are let in", async (t) => {
-  const address = externalIPv4();
-  if (address === undefined) return t.pass("no non-loopback IPv4 interface on this machine");
-  const files = await usersAndAcl(t);
-  const closedBroker = await startBroker(t, { ...files, host: "0.0.0.0", wsPort: null });
-  const remoteUrl = `mqtt://${address}:${closedBroker.port}`;
-  t.regex(String(await connectionRefusal(t, remoteUrl)), /not authori[sz]ed/i);
-  t.regex(
-    String(await connectionRefusal(t, remoteUrl, { username: "someone" })),
-    /bad user ?name or password/i,
-  );
-  t.true(
-    (await connectClient(t, `mqtt://127.0.0.1:${closedBroker.port}`)).connected,
-    "anonymous from loopback",
-  );
-  t.true((await connectClient(t, remoteUrl, { username: "alice", password: "alice-pw" })).connected);
+const external = externalIPv4();
+/** These need a second, non-loopback address on this machine to connect from. */
+const withExternalAddress = external === undefined ? test.skip : test;
 
-  const openBroker = await startBroker(t, { host: "0.0.0.0", wsPort: null, allowAnonymous: true });
-  t.true((await connectClient(t, `mqtt://${address}:${openBroker.port}`)).connected);
-});
+withExternalAddress(
+  "an anonymous client from a non-loopback address is refused; a user with a password and allowAnonymous are let in",
+  async (t) => {
+    const address = external ?? "";
+    const files = await usersAndAcl(t);
+    const closedBroker = await startBroker(t, { ...files, host: "0.0.0.0", wsPort: null });
+    const remoteUrl = `mqtt://${address}:${closedBroker.port}`;
+    t.regex(String(await connectionRefusal(t, remoteUrl)), /not authori[sz]ed/i);
+    t.regex(
+      String(await connectionRefusal(t, remoteUrl, { username: "someone" })),
+      /bad user ?name or password/i,
+    );
+    t.true(
+      (await connectClient(t, `mqtt://127.0.0.1:${closedBroker.port}`)).connected,
+      "anonymous from loopback",
+    );
+    t.true((await connectClient(t, remoteUrl, { username: "alice", password: "alice-pw" })).connected);
 
-test("an anonymous WebSocket client from a non-loopback address is refused", async (t) => {
-  const address = externalIPv4();
-  if (address === undefined) return t.pass("no non-loopback IPv4 interface on this machine");
+    const openBroker = await startBroker(t, { host: "0.0.0.0", wsPort: null, allowAnonymous: true });
+    t.true((await connectClient(t, `mqtt://${address}:${openBroker.port}`)).connected);
+  },
+);
+
+withExternalAddress("an anonymous WebSocket client from a non-loopback address is refused", async (t) => {
+  const address = external ?? "";
   const { wsPort } = await startBroker(t, { host: "0.0.0.0" });
   t.regex(String(await connectionRefusal(t, `ws://${address}:${wsPort ?? 0}`)), /not authori[sz]ed/i);
+});
+
+test("an anonymous WebSocket client from loopback is refused: a WebSocket gets no loopback trust", async (t) => {
+  const { wsPort, port } = await startBroker(t);
+  t.regex(String(await connectionRefusal(t, `ws://127.0.0.1:${wsPort ?? 0}`)), /not authori[sz]ed/i);
+  t.true((await connectClient(t, `mqtt://127.0.0.1:${port}`)).connected, "plain TCP from loopback still is");
+});
+
+test("a browser origin is refused on the WebSocket listener unless configured; clients without Origin are not browsers", async (t) => {
+  const { wsPort } = await startBroker(t, { allowAnonymous: true, wsOrigins: ["http://ha.local:8123"] });
+  const url = `ws://127.0.0.1:${wsPort ?? 0}`;
+  const upgrade = (origin: string): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, "mqtt", { headers: { Origin: origin } });
+      ws.once("unexpected-response", (_request, response) => resolve(response.statusCode ?? 0));
+      ws.once("open", () => {
+        ws.terminate();
+        resolve(101);
+      });
+      ws.once("error", reject);
+    });
+  t.is(await upgrade("http://evil.example"), 403);
+  t.is(await upgrade("http://ha.local:8123"), 101);
+  const ha = await connectClient(t, url, { wsOptions: { headers: { Origin: "http://ha.local:8123" } } });
+  t.true(ha.connected);
+  t.true((await connectClient(t, url)).connected);
 });
 
 test("a TLS client that trusts the test CA connects and exchanges messages; one that does not is refused", async (t) => {

@@ -16,6 +16,7 @@ async function startBroker(
     wsPort: 0,
     stateDir: null,
     logger: silentLogger(),
+    allowAnonymous: true, // WebSocket clients get no loopback trust
     ...options,
   });
   t.teardown(() => broker.stop());
@@ -228,6 +229,7 @@ const publishQos2 = (topic: string, messageId: number, payload: string): Buffer 
 function rawSession(port: number): {
   send(bytes: Buffer): void;
   next(type: number): Promise<Buffer>;
+  onClose(listener: () => void): void;
   destroy(): void;
 } {
   const socket = connect(port, "127.0.0.1");
@@ -247,6 +249,7 @@ function rawSession(port: number): {
   return {
     send: (bytes) => socket.write(bytes),
     next: (type) => new Promise((resolve) => waiting.push({ type, resolve })),
+    onClose: (listener) => socket.once("close", listener),
     destroy: () => socket.destroy(),
   };
 }
@@ -298,4 +301,43 @@ test("an unreadable retained store is set aside and the broker starts with no re
     ["pipdu/marker"],
   );
   t.true((await readdir(stateDir)).some((name) => name.startsWith("retained.json.corrupt-")));
+});
+
+test("a SUBSCRIBE listing the filter __proto__ beside another is granted both and the broker keeps serving", async (t) => {
+  const { url } = await startBroker(t);
+  const session = rawSession(Number(new URL(url).port));
+  t.teardown(() => session.destroy());
+  session.send(connectPacket("proto-subscriber"));
+  await session.next(2);
+  const filters = Buffer.concat([
+    mqttString("__proto__"),
+    Buffer.from([1]),
+    mqttString("pipdu/x"),
+    Buffer.from([1]),
+  ]);
+  session.send(packet(0x82, Buffer.concat([Buffer.from([0, 9]), filters])));
+  const suback = await session.next(9);
+  t.deepEqual([...suback.subarray(2)], [0, 9, 1, 1]);
+  const client = await connectClient(t, url);
+  await client.subscribeAsync("pipdu/y", { qos: 1 });
+  const received = nextMessage(client, "pipdu/y");
+  await client.publishAsync("pipdu/y", "still here", { qos: 1 });
+  t.is((await received).payload, "still here");
+});
+
+test("a client holding 1000 QoS 2 messages without PUBREL is disconnected at the next one; others are served", async (t) => {
+  const { url } = await startBroker(t);
+  const port = Number(new URL(url).port);
+  const session = rawSession(port);
+  session.send(connectPacket("half-open"));
+  await session.next(2);
+  const gone = new Promise<void>((resolve) => session.onClose(resolve));
+  const publishes = Array.from({ length: 1001 }, (_, i) => publishQos2("pipdu/flood", i + 1, "x"));
+  session.send(Buffer.concat(publishes));
+  await gone;
+  const client = await connectClient(t, url);
+  await client.subscribeAsync("pipdu/y", { qos: 1 });
+  const received = nextMessage(client, "pipdu/y");
+  await client.publishAsync("pipdu/y", "served", { qos: 1 });
+  t.is((await received).payload, "served");
 });

@@ -101,11 +101,11 @@ for (const [name, make] of fixtures) {
     return { fx, client, controller };
   };
 
-  test(`[${name}] identifies itself as a piPDU with protocol 1 and 16 outlets`, async (t) => {
+  test(`[${name}] identifies itself as a piPDU with protocol 2 and 16 outlets`, async (t) => {
     const { controller } = await setup();
     t.teardown(() => controller.close());
     const info = await controller.describe();
-    t.is(info.protocolVersion, 1);
+    t.is(info.protocolVersion, 2);
     t.is(info.outletCount, 16);
     t.regex(info.firmwareVersion, /^\d+\.\d+\.\d+$/);
   });
@@ -118,6 +118,21 @@ for (const [name, make] of fixtures) {
     t.is(await fx.relayPins(), (1 << 2) | (1 << 15));
     await controller.setRelay(3, false);
     t.is(await fx.relayPins(), 1 << 15);
+  });
+
+  test(`[${name}] a switch after a confirmed write is two transactions: the frame, then one read of its receipt with the relays`, async (t) => {
+    const { fx, client, controller } = await setup();
+    t.teardown(() => controller.close());
+    await controller.setRelay(1, true); // learns the write sequence
+    const before = client.counters.transactions;
+    const states = await controller.setRelay(9, true);
+    t.is(client.counters.transactions - before, 2);
+    t.is(states.map(Number).join(""), "1000000010000000");
+    t.is(await fx.relayPins(), (1 << 0) | (1 << 8));
+    const off = client.counters.transactions;
+    await controller.setRelay(1, false);
+    t.is(client.counters.transactions - off, 2);
+    t.is(await fx.relayPins(), 1 << 8);
   });
 
   test(`[${name}] a loaded outlet reports its current; an off outlet reports none`, async (t) => {

@@ -12,6 +12,7 @@ import {
   MAX_READ,
   MAX_WRITE,
   PROTOCOL_VERSION,
+  RECEIPT_LEN,
   Reg,
   ResetCause,
   Status,
@@ -51,6 +52,7 @@ const scalars: Readonly<Record<string, number>> = {
   MAX_READ,
   MAX_WRITE,
   CHANNELS,
+  RECEIPT_LEN,
 };
 
 function writableDefines(): Record<string, number> {

@@ -19,15 +19,14 @@ void RegisterFile::receive(const uint8_t* data, uint8_t length) {
       ptrLen_ = 0;  // nothing valid to answer
       return;
     }
-    ptrReg_ = data[0];
-    ptrLen_ = len;
-    uint8_t crc = crc8Update(0, (uint8_t)(address_ << 1 | 1));
-    crc = crc8Update(crc, data[0]);
-    ptrCrc_ = crc8Update(crc, len);
+    pointAt(data[0], len);
     hostSeen_ = 1;
     return;
   }
   if (length < 2) return;  // an address probe or a bare register byte: not part of the protocol
+  // A write frame leaves the pointer on its receipt (LAST_WRITE .. RELAY_STATE): the host confirms the write
+  // and verifies the relays with one read and no pointer transaction (docs/i2c-protocol.md).
+  pointAt(PIPDU_REG_LAST_WRITE, PIPDU_RECEIPT_LEN);
   if (mailboxFull_) {
     dropped_++;  // loop() services the mailbox long before the next frame can arrive
     return;
@@ -37,6 +36,14 @@ void RegisterFile::receive(const uint8_t* data, uint8_t length) {
   mailbox_.length = length;
   PIPDU_BARRIER();
   mailboxFull_ = 1;
+}
+
+void RegisterFile::pointAt(uint8_t reg, uint8_t len) {
+  ptrReg_ = reg;
+  ptrLen_ = len;
+  uint8_t crc = crc8Update(0, (uint8_t)(address_ << 1 | 1));
+  crc = crc8Update(crc, reg);
+  ptrCrc_ = crc8Update(crc, len);
 }
 
 uint8_t RegisterFile::reply(uint8_t* out) const {

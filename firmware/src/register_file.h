@@ -1,6 +1,7 @@
 // The I2C side of the register file. The Wire handlers (interrupt context) only copy bytes:
 //   receive(): a 2-byte [reg][len] read request sets the read pointer; anything longer is a
-//              write frame, copied into a one-frame mailbox for loop() to check and apply.
+//              write frame, copied into a one-frame mailbox for loop() to check and apply; a
+//              write frame also points the read pointer at its receipt (LAST_WRITE .. RELAY_STATE).
 //   reply():   copies [len] bytes from the published snapshot and appends the CRC over
 //              addr|1, reg, len, data (table lookup per byte, at most 31 bytes).
 // loop() builds the next snapshot in the back buffer and publishes it with one byte store, so
@@ -42,6 +43,8 @@ class RegisterFile {
   uint16_t droppedFrames() const { return dropped_; }
 
  private:
+  void pointAt(uint8_t reg, uint8_t len);
+
   uint8_t address_;
   uint8_t snap_[2][kRegisterBytes];
   volatile uint8_t front_;

@@ -5,17 +5,19 @@
 //   groups: REG_ (register addresses, Reg in TS), RESET_ (ResetCause), STATUS_ (Status bits),
 //   WRITE_ (WriteStatus), COLD_ (ColdPolicy), CMD_ (Command); plus the plain constants
 //   PIPDU_PROTOCOL_VERSION, PIPDU_DEVICE_MAGIC, PIPDU_DEFAULT_I2C_ADDRESS, PIPDU_MAX_READ,
-//   PIPDU_MAX_WRITE, PIPDU_CHANNELS. Multi-byte values are little-endian.
+//   PIPDU_MAX_WRITE, PIPDU_CHANNELS, PIPDU_RECEIPT_LEN. Multi-byte values are little-endian.
 //   Writable byte ranges: PIPDU_WRITABLE_<n>_START / PIPDU_WRITABLE_<n>_END (end exclusive).
 #ifndef PIPDU_REGISTER_MAP_H
 #define PIPDU_REGISTER_MAP_H
 
-#define PIPDU_PROTOCOL_VERSION 1
+#define PIPDU_PROTOCOL_VERSION 2
 #define PIPDU_DEVICE_MAGIC 0x4450
 #define PIPDU_DEFAULT_I2C_ADDRESS 0x42
 #define PIPDU_MAX_READ 30
 #define PIPDU_MAX_WRITE 29
 #define PIPDU_CHANNELS 16
+// Bytes a write frame's receipt spans from LAST_WRITE: LAST_WRITE, WRITE_SEQ … RELAY_STATE (u16).
+#define PIPDU_RECEIPT_LEN 11
 
 // Registers (address of the first byte)
 #define PIPDU_REG_MAGIC 0x00

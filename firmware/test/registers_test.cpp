@@ -285,3 +285,23 @@ TEST(every_channel_refreshes_at_least_once_a_second_at_the_longest_window) {
   std::vector<uint8_t> after = readRegs(d, PIPDU_REG_SAMPLE_SEQ, 30);
   for (int c = 0; c < 15; c++) CHECK((after[2 * c] | after[2 * c + 1] << 8) != (before[2 * c] | before[2 * c + 1] << 8));
 }
+
+TEST(a_write_frame_leaves_the_read_pointer_on_its_receipt_so_one_read_confirms_and_verifies) {
+  SimDevice d;
+  const uint8_t seq = readU8(d, PIPDU_REG_WRITE_SEQ);
+  uint8_t frame[8];
+  const uint8_t data[2] = {0x05, 0x00};
+  const uint8_t n = buildWriteFrame(0x42, PIPDU_REG_RELAY_ON, data, 2, frame);
+  CHECK(d.write(0x42, frame, n));
+  uint8_t reply[PIPDU_RECEIPT_LEN + 1];
+  CHECK(d.read(0x42, reply, PIPDU_RECEIPT_LEN + 1));  // no pointer transaction
+  uint8_t crc = crc8Update(0, (uint8_t)(0x42 << 1 | 1));
+  crc = crc8Update(crc, PIPDU_REG_LAST_WRITE);
+  crc = crc8(reply, PIPDU_RECEIPT_LEN, crc8Update(crc, PIPDU_RECEIPT_LEN));
+  CHECK_EQ(reply[PIPDU_RECEIPT_LEN], crc);
+  CHECK_EQ(reply[0], PIPDU_WRITE_OK);
+  CHECK_EQ(reply[PIPDU_REG_WRITE_SEQ - PIPDU_REG_LAST_WRITE], (uint8_t)(seq + 1));
+  const uint8_t relay = PIPDU_REG_RELAY_STATE - PIPDU_REG_LAST_WRITE;
+  CHECK_EQ(reply[relay] | reply[relay + 1] << 8, 0x05);
+  CHECK_EQ(d.board.relayPins, 0x05);
+}

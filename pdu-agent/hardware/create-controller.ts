@@ -24,6 +24,7 @@ export async function createController(settings: Settings, logger: Logger): Prom
     powerFactor: settings.mains.powerFactor,
     address: settings.i2c.address,
     faultRate: settings.sim.faultRate,
+    busClockHz: settings.sim.busClock,
   }).controller;
 }
 

@@ -6,7 +6,7 @@ import {
   type HardwareInfo,
   type OutletController,
 } from "./outlet-controller.ts";
-import { LinkError, type LinkCounters, type RegisterClient } from "./register-client.ts";
+import { LinkError, Receipt, type LinkCounters, type RegisterClient } from "./register-client.ts";
 
 const POLICY_CODES: Record<ColdStartPolicy, number> = {
   off: ColdPolicy.OFF,
@@ -45,6 +45,7 @@ export class RegisterOutletController implements OutletController {
       );
     }
     this.count = id[6] ?? 0;
+    this.client.receipts &&= (id[2] ?? 0) >= 2; // protocol 1 firmware does not point at a write's receipt
     return {
       kind: this.kind,
       protocolVersion: id[2] ?? 0,
@@ -58,14 +59,18 @@ export class RegisterOutletController implements OutletController {
     return this.toStates(await this.link(() => this.client.readU16(Reg.RELAY_STATE)));
   }
 
+  /** Two transactions when the write sequence is known: the frame, and its receipt with RELAY_STATE in it. */
   async setRelay(outlet: number, on: boolean): Promise<boolean[]> {
     const bit = 1 << (outlet - 1);
+    let receipt: Uint8Array;
     try {
-      await this.client.writeU16(on ? Reg.RELAY_ON : Reg.RELAY_OFF, bit);
+      receipt = await this.client.writeU16(on ? Reg.RELAY_ON : Reg.RELAY_OFF, bit);
     } catch (err) {
       throw this.wrap(err);
     }
-    const states = await this.readRelays();
+    const states = this.toStates(
+      (receipt[Receipt.RELAY_STATE] ?? 0) | ((receipt[Receipt.RELAY_STATE + 1] ?? 0) << 8),
+    );
     if (states[outlet - 1] !== on) {
       throw new HardwareError(
         "unverified",

@@ -7,6 +7,7 @@ import {
   MAX_READ,
   MAX_WRITE,
   PROTOCOL_VERSION,
+  RECEIPT_LEN,
   Reg,
   ResetCause,
   Status,
@@ -28,7 +29,10 @@ export interface SimFirmwareOptions {
   powerFactor: number;
   now?: () => number;
   random?: () => number;
-  onRelayChange?: (mask: number) => void;
+  /** 1 simulates firmware from before write receipts (the read pointer stays where a read left it). */
+  protocolVersion?: 1 | 2;
+  /** Keeps the relays where they outlive the process; the next transaction waits until it resolves. */
+  onRelayChange?: (mask: number) => Promise<void> | void;
 }
 
 export class SimFirmware {
@@ -40,6 +44,7 @@ export class SimFirmware {
   private readonly random: () => number;
   private readonly startedAt: number;
   private lastHostContact: number;
+  private persisting: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: SimFirmwareOptions) {
     this.address = options.address;
@@ -48,7 +53,7 @@ export class SimFirmware {
     this.startedAt = this.now();
     this.lastHostContact = this.startedAt;
     this.setU16(Reg.MAGIC, DEVICE_MAGIC);
-    this.regs[Reg.PROTOCOL] = PROTOCOL_VERSION;
+    this.regs[Reg.PROTOCOL] = options.protocolVersion ?? PROTOCOL_VERSION;
     [this.regs[Reg.FW_MAJOR], this.regs[Reg.FW_MINOR], this.regs[Reg.FW_PATCH]] = SIM_FIRMWARE_VERSION;
     this.regs[Reg.OUTLET_COUNT] = options.outletCount;
     this.regs[Reg.RESET_CAUSE] = ResetCause.EXTERNAL; // relays kept from before, as after a reset
@@ -74,6 +79,11 @@ export class SimFirmware {
     return this.u16(Reg.RELAY_STATE);
   }
 
+  /** Resolves when the relays last switched are kept (the bus serves the next transaction after it). */
+  idle(): Promise<void> {
+    return this.persisting;
+  }
+
   /** A master write transaction addressed to us. */
   receive(bytes: Uint8Array): void {
     if (bytes.length === 2) {
@@ -86,6 +96,7 @@ export class SimFirmware {
       return;
     }
     if (bytes.length < 3) return;
+    if (this.regs[Reg.PROTOCOL] !== 1) this.pointer = { reg: Reg.LAST_WRITE, len: RECEIPT_LEN, valid: true }; // the frame's receipt
     const status = this.applyWrite(bytes);
     this.regs[Reg.LAST_WRITE] = status;
     if (status === WriteStatus.OK) {
@@ -102,11 +113,10 @@ export class SimFirmware {
       out[0] = 0; // as Arduino Wire answers with no reply prepared
       return out;
     }
-    this.refresh();
-    const data = new Uint8Array(len);
-    for (let i = 0; i < len; i++) data[i] = reg + i < Reg.END ? (this.regs[reg + i] ?? 0) : 0;
-    const crc = crc8([(this.address << 1) | 1, reg, len, ...data]);
-    const reply = Uint8Array.of(...data, crc);
+    this.refresh(reg, len);
+    const reply = new Uint8Array(len + 1);
+    for (let i = 0; i < len; i++) reply[i] = reg + i < Reg.END ? (this.regs[reg + i] ?? 0) : 0;
+    reply[len] = crc8(reply.subarray(0, len), crc8([(this.address << 1) | 1, reg, len]));
     out.set(reply.subarray(0, Math.min(length, reply.length)));
     return out;
   }
@@ -159,14 +169,18 @@ export class SimFirmware {
     }
     this.setU16(Reg.RELAY_STATE, mask);
     this.setU16(Reg.RELAY_SET, mask);
-    if (mask !== before) this.options.onRelayChange?.(mask);
+    if (mask !== before) {
+      const kept = this.options.onRelayChange?.(mask);
+      if (kept) this.persisting = kept.catch(() => undefined); // a failed write is the writer's to report
+    }
   }
 
-  /** What loop() does between transactions: new measurements, counters. */
-  private refresh(): void {
+  /** What loop() does between transactions: new measurements, counters (only what a read of reg..reg+len sees). */
+  private refresh(reg: number, len: number): void {
     const t = this.now();
     this.setU32(Reg.UPTIME, Math.floor((t - this.startedAt) / 1000));
     this.setU16(Reg.HOST_SILENT, Math.min(0xffff, Math.floor((t - this.lastHostContact) / 1000)));
+    if (reg + len <= Reg.IRMS || reg >= Reg.COLD_POLICY) return; // no current or sample counter in it
     const mask = this.relayMask;
     for (let ch = 0; ch < this.options.outletCount; ch++) {
       const load = this.options.loads[ch];

@@ -1,12 +1,16 @@
 // The simulated PDU as the agent sees it: SimFirmware on a SimBus behind the real register driver.
-// Relay states are kept in the state directory, as the real firmware keeps its relays while the Pi restarts.
+// Relay states are kept in the state directory, as the real firmware keeps its relays while the Pi's agent
+// restarts or dies: only the relay mask, written in place when it changes (in the kernel before the switch
+// is answered, so a killed agent never loses a switch it reported) and synced to disk, coalesced, like the
+// firmware's EEPROM a second later; never on the event loop (lib/durable-file.ts). Read once, at start-up.
 import path from "node:path";
 import type { OutletConfig, SimLoad } from "../../../config/outlets.ts";
 import { DEFAULT_I2C_ADDRESS } from "../../../protocol/register-map.ts";
-import { readJsonSync, writeFileAtomicSync } from "../../../lib/atomic-file.ts";
+import { readJsonSync } from "../../../lib/atomic-file.ts";
+import { InPlaceRecord } from "../../../lib/durable-file.ts";
 import { RegisterClient } from "../register-client.ts";
 import { RegisterOutletController } from "../register-outlet-controller.ts";
-import { SimBus } from "./sim-bus.ts";
+import { DEFAULT_HANDLER_US, SimBus } from "./sim-bus.ts";
 import { SimFirmware } from "./sim-firmware.ts";
 
 /** A plausible small rack, so telemetry looks real out of the box. */
@@ -38,6 +42,8 @@ export interface SimulatedPduOptions {
   address?: number;
   /** Share of transactions that fail, to exercise the link's retries. */
   faultRate?: number;
+  /** I2C clock whose bus time each transaction takes (0 or absent: none). */
+  busClockHz?: number;
   now?: () => number;
   random?: () => number;
 }
@@ -46,6 +52,8 @@ export interface SimulatedPdu {
   controller: RegisterOutletController;
   bus: SimBus;
   firmware: SimFirmware;
+  /** Puts every relay change so far on disk and closes the file (at once without a state directory). */
+  flush(): Promise<void>;
 }
 
 export function createSimulatedPdu(options: SimulatedPduOptions): SimulatedPdu {
@@ -55,6 +63,8 @@ export function createSimulatedPdu(options: SimulatedPduOptions): SimulatedPdu {
     const base = DEFAULT_LOADS[i] ?? { watts: 50, noise: 3, inrush: 100 };
     return { ...base, ...options.outlets[i]?.load };
   });
+  // As the firmware's EEPROM: synced a second after the last change (kLastMaskDebounceMs).
+  const record = file === null ? null : new InPlaceRecord(file, { size: 32, syncDelayMs: 1000 });
   const firmware = new SimFirmware({
     address,
     outletCount: options.outletCount,
@@ -64,16 +74,20 @@ export function createSimulatedPdu(options: SimulatedPduOptions): SimulatedPdu {
     powerFactor: options.powerFactor,
     ...(options.now ? { now: options.now } : {}),
     ...(options.random ? { random: options.random } : {}),
-    onRelayChange: (mask) => {
-      if (file !== null) writeFileAtomicSync(file, JSON.stringify({ relays: mask }));
-    },
+    onRelayChange: (mask) => record?.put(JSON.stringify({ relays: mask })),
   });
   const bus = new SimBus(options.random);
   bus.attach(firmware);
   bus.faultRate = options.faultRate ?? 0;
+  if ((options.busClockHz ?? 0) > 0)
+    bus.timing = { clockHz: options.busClockHz ?? 0, handlerUs: DEFAULT_HANDLER_US };
   const client = new RegisterClient(bus, address);
-  const controller = new RegisterOutletController(client, "simulator", () => bus.close());
-  return { controller, bus, firmware };
+  const flush = (): Promise<void> => record?.close() ?? Promise.resolve();
+  const controller = new RegisterOutletController(client, "simulator", async () => {
+    await bus.close();
+    await flush();
+  });
+  return { controller, bus, firmware, flush };
 }
 
 function readMask(file: string): number {
