@@ -4,6 +4,7 @@ import { EventEmitter } from "node:events";
 import { randomBytes } from "node:crypto";
 import type { MqttClient } from "mqtt";
 import type { Action } from "../protocol/commands.ts";
+import type { PduAction } from "../protocol/pdu-commands.ts";
 import type { InfoPayload, OutletState, ResultPayload } from "../protocol/payloads.ts";
 import { Topics } from "../protocol/topics.ts";
 
@@ -31,6 +32,13 @@ export interface PduView {
 export interface CommandRequest {
   action: Action;
   delay?: number;
+  force?: boolean;
+}
+
+export interface PduCommandRequest {
+  action: PduAction;
+  id?: number;
+  outlet?: number;
   force?: boolean;
 }
 
@@ -107,6 +115,34 @@ export class PduDirectory extends EventEmitter<DirectoryEvents> {
       const v5 = this.client.options.protocolVersion === 5;
       this.client
         .publishAsync(this.topics.set(pdu, outlet), body, {
+          qos: 1,
+          ...(v5 ? { properties: { userProperties: { source: this.source } } } : {}),
+        })
+        .catch((err: unknown) => {
+          clearTimeout(timer);
+          this.waiting.delete(transaction);
+          reject(err instanceof Error ? err : new Error(String(err)));
+        });
+    });
+  }
+
+  /** Send a PDU-wide command (all_on, all_off, cancel) and resolve with the agent's result. */
+  pduCommand(pdu: string, command: PduCommandRequest, timeoutMs = 15_000): Promise<ResultPayload> {
+    const transaction = `${this.source}-${randomBytes(6).toString("hex")}`;
+    const body = JSON.stringify({ ...command, transaction });
+    return new Promise<ResultPayload>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(transaction);
+        reject(new Error(`no result from PDU "${pdu}" in time (is its pdu-agent running?)`));
+      }, timeoutMs);
+      this.waiting.set(transaction, (result) => {
+        clearTimeout(timer);
+        this.waiting.delete(transaction);
+        resolve(result);
+      });
+      const v5 = this.client.options.protocolVersion === 5;
+      this.client
+        .publishAsync(this.topics.pduSet(pdu), body, {
           qos: 1,
           ...(v5 ? { properties: { userProperties: { source: this.source } } } : {}),
         })

@@ -299,6 +299,13 @@ export const schema = {
       env: "PIPDU_GATEWAY_REQUEST_TIMEOUT",
       arg: "gateway.requestTimeout",
     },
+    timezone: {
+      doc: "Time zone of the energy days and months on the page and in the API (IANA name such as Europe/Berlin); empty: the system's.",
+      format: "time-zone",
+      default: "",
+      env: "PIPDU_GATEWAY_TIMEZONE",
+      arg: "gateway.timezone",
+    },
   },
   ha: {
     discovery: {

@@ -52,6 +52,8 @@ export interface Settings {
     token: string | null;
     aliases: Record<string, { hostname: string; port: string | number }>;
     requestTimeout: number;
+    /** IANA zone for energy by day; "" = the system's. */
+    timezone: string;
   };
   ha: { discovery: boolean; discoveryPrefix: string; statusTopic: string };
   panel: PanelSettings;

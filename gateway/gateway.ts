@@ -7,6 +7,8 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import type { MqttClient } from "mqtt";
+import { createRequire } from "node:module";
+import { PduActivity } from "../client/pdu-activity.ts";
 import { PduDirectory } from "../client/pdu-directory.ts";
 import type { Settings } from "../config/settings.ts";
 import { connectMqtt } from "../lib/mqtt-connect.ts";
@@ -14,6 +16,9 @@ import type { Logger } from "../log/logger.ts";
 import { Topics } from "../protocol/topics.ts";
 import { normaliseAliases } from "./aliases.ts";
 import { TokenCheck } from "./auth.ts";
+import { DashboardApi } from "./dashboard-api.ts";
+import { resolveTimezone } from "./history/energy-periods.ts";
+import { HistoryService } from "./history/history-service.ts";
 import { createApp } from "./http-app.ts";
 import { LiveEvents } from "./live-events.ts";
 import { GatewayMetrics } from "./metrics.ts";
@@ -26,6 +31,7 @@ import { StaticFiles } from "./static-files.ts";
 
 // The package root, from the sources or from dist/ alike (the static files are found in both).
 const ROOT = PACKAGE_ROOT;
+const requireFrom = createRequire(import.meta.url);
 
 export interface GatewayOptions {
   settings: Settings;
@@ -46,6 +52,8 @@ export class Gateway {
   private listener: PdudaemonListener | null = null;
   private events: LiveEvents | null = null;
   private metrics: GatewayMetrics | null = null;
+  private activity: PduActivity | null = null;
+  private history: HistoryService | null = null;
   private readonly abort = new AbortController();
 
   constructor(private readonly options: GatewayOptions) {}
@@ -63,9 +71,34 @@ export class Gateway {
       logger,
       signal: this.abort.signal,
     });
-    const directory = new PduDirectory(this.client, new Topics(mqtt.baseTopic), "gateway");
+    const topics = new Topics(mqtt.baseTopic);
+    const directory = new PduDirectory(this.client, topics, "gateway");
     this.directory = directory;
     await directory.start();
+    const activity = new PduActivity(this.client, topics);
+    this.activity = activity;
+    await activity.start();
+    const history = new HistoryService({
+      dir: path.join(settings.stateDir, "history"),
+      timezone: resolveTimezone(gateway.timezone),
+      logger,
+      readings: () =>
+        directory
+          .list()
+          .flatMap((pdu) =>
+            pdu.info
+              ? [
+                  {
+                    pdu: pdu.id,
+                    live: pdu.online && activity.live(pdu.id),
+                    outlets: [...pdu.outlets.values()],
+                  },
+                ]
+              : [],
+          ),
+    });
+    this.history = history;
+    await history.start();
 
     const tokens = new TokenCheck(gateway.token);
     const metrics = new GatewayMetrics(directory);
@@ -78,16 +111,27 @@ export class Gateway {
       tokens,
       aliases: normaliseAliases(gateway.aliases),
     });
-    const events = new LiveEvents(directory);
+    const events = new LiveEvents(directory, activity);
     this.events = events;
     events.start();
     const app = createApp({
       pdudaemon: new PdudaemonHttp(service, directory, logger),
       rest: new RestApi({ directory, commands, tokens, version: packageVersion() }),
+      dashboard: new DashboardApi({
+        directory,
+        activity,
+        history,
+        tokens,
+        requestTimeout: gateway.requestTimeout,
+      }),
       events,
       metrics,
       files: new StaticFiles(path.join(ROOT, "gateway/public"), {
         "/api/openapi.yaml": path.join(ROOT, "docs/openapi.yaml"),
+        "/favicon.ico": path.join(ROOT, "gateway/public/favicon.svg"),
+        // The chart library, from its package (no CDN).
+        "/vendor/uplot.js": requireFrom.resolve("uplot/dist/uPlot.iife.min.js"),
+        "/vendor/uplot.css": requireFrom.resolve("uplot/dist/uPlot.min.css"),
       }),
       logger,
     });
@@ -129,6 +173,8 @@ export class Gateway {
     this.abort.abort();
     this.events?.stop();
     this.metrics?.stop();
+    this.activity?.stop();
+    await this.history?.stop();
     await this.listener?.stop();
     if (this.server) {
       const server = this.server;
