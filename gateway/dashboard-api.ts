@@ -170,18 +170,24 @@ export class DashboardApi {
     const reply = { pdu: pdu.id, action: command.action };
     try {
       const result = await this.deps.directory.pduCommand(pdu.id, command, this.deps.requestTimeout * 1000);
-      const ok = result.status === "ok";
+      // ALL OFF leaves protected outlets on unless forced: that is what was asked, not a failure.
+      const kept = Object.entries(result.errors ?? {});
+      const onlyProtected =
+        command.action === "all_off" &&
+        kept.length > 0 &&
+        kept.every(([, e]) => e.code === "protected_outlet");
+      const ok = result.status === "ok" || onlyProtected;
       sendJson(res, ok ? 200 : 409, {
         status: ok ? "ok" : "error",
         code: ok ? "ok" : "refused",
         message: ok
-          ? `${command.action.replace("_", " ")} done`
+          ? `${command.action.replace("_", " ")} done${onlyProtected ? `; protected outlets stay on: ${kept.map(([n]) => n).join(", ")}` : ""}`
           : `${result.error?.code ?? "error"}: ${result.error?.message ?? "refused by the pdu-agent"}`,
         ...reply,
         ...(result.outlets ? { outlets: result.outlets } : {}),
         ...(result.errors ? { errors: result.errors } : {}),
         ...(result.cancelled ? { cancelled: result.cancelled } : {}),
-        ...(result.error ? { error: result.error } : {}),
+        ...(result.error && !ok ? { error: result.error } : {}),
       });
     } catch (err) {
       sendJson(res, 504, {

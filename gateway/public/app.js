@@ -146,7 +146,10 @@ function renderNav() {
 
 function select() {
   const id = wanted();
-  if (id === selected && id !== null && sections.get(id).shown) return;
+  if (id === selected && id !== null && sections.get(id).shown) {
+    renderNav();
+    return;
+  }
   selected = id;
   for (const [pid, entry] of sections) {
     entry.section.hidden = pid !== id;
@@ -489,7 +492,7 @@ async function loadSparks(entry) {
     [...entry.outlets].map(async ([n, li]) => {
       let answer;
       try {
-        answer = await history(pduId, String(n), "1h", 60);
+        answer = await history(pduId, String(n), "15m");
       } catch {
         return;
       }
@@ -615,10 +618,10 @@ async function send(pduId, outlet, action) {
   }
 }
 
-async function pduAction(pduId, body, done) {
+async function pduAction(pduId, body, prefix) {
   try {
     const { ok, message } = await call(`/api/pdus/${encodeURIComponent(pduId)}/actions`, body);
-    toast(ok ? done : message, !ok);
+    toast(`${prefix}: ${message}`, !ok);
   } catch (err) {
     toast(err.message, true);
   }
@@ -634,21 +637,21 @@ async function onAll(pduId, action) {
       `${on.length} outlet${on.length === 1 ? "" : "s"} of ${pdu.name} will be switched off at once.` +
       (kept.length > 0 ? ` Protected outlets stay on: ${kept.join(", ")}.` : "");
     if (!(await ask(`Switch all outlets of ${pdu.name} off?`, message, "Switch all off"))) return;
-    await pduAction(pduId, { action: "all_off" }, `${pdu.name}: all off done`);
+    await pduAction(pduId, { action: "all_off" }, pdu.name);
   } else {
     const off = pdu.outlets.filter((o) => o.state !== "ON").length;
     const message = `${off} outlet${off === 1 ? "" : "s"} of ${pdu.name} will be switched on one after another, to spread the inrush. Pending steps can be cancelled.`;
     if (!(await ask(`Switch all outlets of ${pdu.name} on?`, message, "Switch all on"))) return;
-    await pduAction(pduId, { action: "all_on" }, `${pdu.name}: all on done`);
+    await pduAction(pduId, { action: "all_on" }, pdu.name);
   }
 }
 
 function onCancel(pduId, id) {
-  return pduAction(pduId, { action: "cancel", id }, "Cancelled");
+  return pduAction(pduId, { action: "cancel", id }, sections.get(pduId)?.data.name ?? pduId);
 }
 
 function onCancelOutlet(pduId, n) {
-  return pduAction(pduId, { action: "cancel", outlet: n }, `Outlet ${n}: cancelled`);
+  return pduAction(pduId, { action: "cancel", outlet: n }, `Outlet ${n}`);
 }
 
 // ---- live events ---------------------------------------------------------------------------------------
