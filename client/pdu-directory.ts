@@ -127,7 +127,13 @@ export class PduDirectory extends EventEmitter<DirectoryEvents> {
   }
 
   /** Send a PDU-wide command (all_on, all_off, cancel) and resolve with the agent's result. */
-  pduCommand(pdu: string, command: PduCommandRequest, timeoutMs = 15_000): Promise<ResultPayload> {
+  pduCommand(
+    pdu: string,
+    command: PduCommandRequest,
+    timeoutMs = 15_000,
+    /** The MQTT 5 user property "source", e.g. `rest <client ip>`. */
+    source: string = this.source,
+  ): Promise<ResultPayload> {
     const transaction = `${this.source}-${randomBytes(6).toString("hex")}`;
     const body = JSON.stringify({ ...command, transaction });
     return new Promise<ResultPayload>((resolve, reject) => {
@@ -144,7 +150,7 @@ export class PduDirectory extends EventEmitter<DirectoryEvents> {
       this.client
         .publishAsync(this.topics.pduSet(pdu), body, {
           qos: 1,
-          ...(v5 ? { properties: { userProperties: { source: this.source } } } : {}),
+          ...(v5 ? { properties: { userProperties: { source: source.slice(0, 64) } } } : {}),
         })
         .catch((err: unknown) => {
           clearTimeout(timer);

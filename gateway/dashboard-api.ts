@@ -169,7 +169,12 @@ export class DashboardApi {
       return sendError(res, 503, "pdu_offline", `PDU "${pdu.id}" is offline; nothing was switched`);
     const reply = { pdu: pdu.id, action: command.action };
     try {
-      const result = await this.deps.directory.pduCommand(pdu.id, command, this.deps.requestTimeout * 1000);
+      const result = await this.deps.directory.pduCommand(
+        pdu.id,
+        command,
+        this.deps.requestTimeout * 1000,
+        `rest ${req.socket.remoteAddress ?? "?"}`,
+      );
       // ALL OFF leaves protected outlets on unless forced: that is what was asked, not a failure.
       const kept = Object.entries(result.errors ?? {});
       const onlyProtected =

@@ -333,3 +333,13 @@ browserTest(
     noScriptErrors(t, page);
   },
 );
+
+browserTest(`[${kind}] the token form is shown only when the gateway needs a token`, async (t) => {
+  const broker = await startBroker(t, kind);
+  const settings = testSettings(t, { mqtt: { url: broker.url }, gateway: { token: "s3cret" } });
+  const gw = await startGateway(t, settings);
+  const page = await open(t, gw.base, { width: 390, height: 844 });
+  await page.locator("#token-form").waitFor();
+  t.true(await page.getByLabel("Token to switch outlets").isVisible());
+  noScriptErrors(t, page);
+});

@@ -431,12 +431,14 @@ async function loadChart(entry) {
   const query = new URLSearchParams({ outlet: entry.series, range: entry.range, format: "csv" });
   section.querySelector(".csv").href = `/api/pdus/${encodeURIComponent(pduId)}/history?${query}`;
   const box = section.querySelector(".chart");
+  const seq = (entry.chartSeq = (entry.chartSeq ?? 0) + 1);
   let answer;
   try {
     answer = await history(pduId, entry.series, entry.range);
   } catch {
     return;
   }
+  if (seq !== entry.chartSeq) return; // a newer choice is loading
   const data = columns(answer);
   const label = entry.series === "total" ? "Total" : outletLabel(entry.data, Number(entry.series));
   box.setAttribute(
@@ -542,9 +544,9 @@ async function loadEnergy(entry) {
     return;
   }
   const { section } = entry;
-  setText(section, ".energy-today", fmt(entry.energy.today.total, 3));
-  setText(section, ".energy-yesterday", fmt(entry.energy.yesterday.total, 3));
-  setText(section, ".energy-month", fmt(entry.energy.month.total, 3));
+  setText(section, ".total-today", fmt(entry.energy.today.total, 3));
+  setText(section, ".total-yesterday", fmt(entry.energy.yesterday.total, 3));
+  setText(section, ".total-month", fmt(entry.energy.month.total, 3));
   for (const [n, li] of entry.outlets)
     setText(li, ".energy-today", fmt(entry.energy.today.outlets.find((o) => o.number === n)?.kwh, 3));
 }

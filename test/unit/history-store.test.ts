@@ -2,6 +2,7 @@ import test from "ava";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { ConfigError, loadConfig } from "../../config/load.ts";
 import { silentLogger } from "../../log/logger.ts";
 import { EnergyPeriods, resolveTimezone } from "../../gateway/history/energy-periods.ts";
 import { decodeHistory, encodeHistory } from "../../gateway/history/history-file.ts";
@@ -182,4 +183,16 @@ test("beyond the PDU limit the one heard from least recently is dropped, from me
   t.false(service.has("a"));
   t.true(service.has("b") && service.has("c"));
   t.deepEqual(fs.readdirSync(dir).sort(), ["b.bin", "c.bin"]);
+});
+
+test("gateway.timezone takes an IANA zone, empty for the system's, and refuses anything else at start-up", (t) => {
+  t.is(loadConfig({ env: {} }).settings.gateway.timezone, "");
+  t.is(
+    loadConfig({ env: { PIPDU_GATEWAY_TIMEZONE: "Europe/Berlin" } }).settings.gateway.timezone,
+    "Europe/Berlin",
+  );
+  const error = t.throws(() => loadConfig({ env: { PIPDU_GATEWAY_TIMEZONE: "Mars/Olympus_Mons" } }), {
+    instanceOf: ConfigError,
+  });
+  t.regex(error.problems.join("\n"), /gateway\.timezone .*"Mars\/Olympus_Mons".*IANA time zone/);
 });
