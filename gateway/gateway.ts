@@ -83,19 +83,17 @@ export class Gateway {
       timezone: resolveTimezone(gateway.timezone),
       logger,
       readings: () =>
-        directory
-          .list()
-          .flatMap((pdu) =>
-            pdu.info
-              ? [
-                  {
-                    pdu: pdu.id,
-                    live: pdu.online && activity.live(pdu.id),
-                    outlets: [...pdu.outlets.values()],
-                  },
-                ]
-              : [],
-          ),
+        directory.list().flatMap((pdu) =>
+          pdu.info
+            ? [
+                {
+                  pdu: pdu.id,
+                  live: pdu.online && activity.live(pdu.id),
+                  outlets: [...pdu.outlets.values()],
+                },
+              ]
+            : [],
+        ),
     });
     this.history = history;
     await history.start();
