@@ -167,7 +167,9 @@ export class PduActivity extends EventEmitter<ActivityEvents> {
       if (text !== "" && !Array.isArray(value)) return;
       state.pending = Array.isArray(value) ? value.flatMap(pendingAction) : [];
     } else {
-      state.alarm = text === "" ? null : alarm(parseJson(text));
+      const value = text === "" ? null : alarm(parseJson(text));
+      if (text !== "" && value === null) return;
+      state.alarm = value;
     }
     this.emit("change", parsed.pdu);
   }

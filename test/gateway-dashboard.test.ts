@@ -302,19 +302,7 @@ browserTest(
     const { gw, broker } = await system(t);
     // A second PDU spoken for by a client of the test: announced, heard for a while, then silent (a hung agent
     // whose connection the broker still holds, so no last will is published).
-    const ghost = await connectClient(t, broker.url);
-    const info = {
-      pdu: "rack2",
-      name: "Rack 2",
-      outlets: [{ number: 1, name: "NAS", protected: false }],
-      firmware: { version: "test", hardware: "test" },
-      agent: { version: "test" },
-      mains: { voltage: 230, voltageSource: "configured", powerFactor: 1, frequency: 50 },
-      limits: { maxDelay: 3600, defaultCycleDelay: 5, maxPayloadBytes: 1024, maxCurrent: 16 },
-    };
-    await ghost.publishAsync("pipdu/rack2/info", JSON.stringify(info), { retain: true, qos: 1 });
-    await ghost.publishAsync("pipdu/rack2/outlet/1/state", "ON", { retain: true, qos: 1 });
-    await ghost.publishAsync("pipdu/rack2/availability", "online", { retain: true, qos: 1 });
+    const ghost = await announceRack2(t, broker.url);
     const page = await open(t, gw.base);
     await page
       .getByRole("navigation", { name: "PDUs" })
@@ -330,6 +318,72 @@ browserTest(
     t.true(await rack2.locator("button.toggle").isDisabled());
     await ghost.publishAsync("pipdu/rack2/telemetry", "{}", { qos: 0 });
     await page.locator('section.pdu[data-pdu="rack2"][data-availability="online"]').waitFor();
+    noScriptErrors(t, page);
+  },
+);
+
+/** A second PDU spoken for by a client of the test (retained info, state and availability, as an agent does). */
+async function announceRack2(t: ExecutionContext, url: string) {
+  const ghost = await connectClient(t, url);
+  const info = {
+    pdu: "rack2",
+    name: "Rack 2",
+    outlets: [{ number: 1, name: "NAS", protected: false }],
+    firmware: { version: "test", hardware: "test" },
+    agent: { version: "test" },
+    mains: { voltage: 230, voltageSource: "configured", powerFactor: 1, frequency: 50 },
+    limits: { maxDelay: 3600, defaultCycleDelay: 5, maxPayloadBytes: 1024, maxCurrent: 16 },
+  };
+  await ghost.publishAsync("pipdu/rack2/info", JSON.stringify(info), { retain: true, qos: 1 });
+  await ghost.publishAsync("pipdu/rack2/outlet/1/state", "ON", { retain: true, qos: 1 });
+  await ghost.publishAsync("pipdu/rack2/availability", "online", { retain: true, qos: 1 });
+  return ghost;
+}
+
+browserTest(
+  `[${kind}] the overload alarm is a banner with its figures, a fault a badge on its outlet; bad payloads change nothing`,
+  async (t) => {
+    const { gw, broker } = await system(t);
+    const ghost = await announceRack2(t, broker.url);
+    const page = await open(t, `${gw.base}/#rack2`);
+    const rack2 = page.locator('section.pdu[data-pdu="rack2"]');
+    await rack2.locator('li.outlet[data-outlet="1"][data-state="ON"]').waitFor();
+    const since = Date.UTC(2026, 10, 23, 12, 3, 4);
+    await ghost.publishAsync(
+      "pipdu/rack2/alarm",
+      JSON.stringify({ active: true, current: 17.2, limit: 16, since, outlets: [], shed: [1] }),
+      { retain: true, qos: 1 },
+    );
+    await ghost.publishAsync("pipdu/rack2/outlet/1/fault", "dead_load", { retain: true, qos: 1 });
+    const banner = page.getByRole("alert");
+    await banner.waitFor();
+    t.is(
+      await banner.locator(".alarm-text").textContent(),
+      `17.20 A drawn, limit 16.0 A · since ${await page.evaluate((ms) => new Date(ms).toLocaleTimeString(), since)} · switched off to shed load: outlet 1 NAS`,
+    );
+    const fault = rack2.locator('li.outlet[data-outlet="1"] .fault');
+    await fault.waitFor();
+    t.is(await fault.textContent(), "no load");
+    t.is(await fault.getAttribute("title"), "Switched on but draws no current");
+
+    // Garbage on the same topics is ignored: the page keeps what it had. (One client's messages arrive in
+    // order, so once the state that follows them is shown, they have been handled.)
+    await ghost.publishAsync("pipdu/rack2/pending", "{not json", { qos: 1 });
+    await ghost.publishAsync("pipdu/rack2/outlet/1/fault", "on_fire", { qos: 1 });
+    await ghost.publishAsync("pipdu/rack2/alarm", '{"active":"very"}', { qos: 1 });
+    await ghost.publishAsync("pipdu/rack2/outlet/1/state", "OFF", { retain: true, qos: 1 });
+    await rack2.locator('li.outlet[data-outlet="1"][data-state="OFF"]').waitFor();
+    t.is(await fault.textContent(), "no load");
+    t.true(await banner.isVisible());
+    t.true(await rack2.locator(".pending").isHidden());
+
+    await ghost.publishAsync("pipdu/rack2/alarm", JSON.stringify({ active: false }), {
+      retain: true,
+      qos: 1,
+    });
+    await ghost.publishAsync("pipdu/rack2/outlet/1/fault", "none", { retain: true, qos: 1 });
+    await banner.waitFor({ state: "hidden" });
+    await fault.waitFor({ state: "hidden" });
     noScriptErrors(t, page);
   },
 );
