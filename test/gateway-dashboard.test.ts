@@ -190,6 +190,10 @@ browserTest(
     await browser.locator('.chart[data-series="3"][data-drawn="true"]').waitFor();
     t.is(await browser.locator(".chart-series").inputValue(), "3");
     t.regex((await browser.locator(".csv").getAttribute("href")) ?? "", /outlet=3&range=15m&format=csv/);
+    t.regex(
+      (await browser.locator(".series-energy").textContent()) ?? "",
+      /^outlet 3 Server: today \d+\.\d{3} kWh · yesterday 0\.000 kWh · this month \d+\.\d{3} kWh \(UTC\)$/,
+    );
     noScriptErrors(t, browser);
   },
 );

@@ -486,6 +486,7 @@ async function loadChart(entry) {
     entry.chart.setData(data);
   }
   box.dataset.drawn = "true";
+  renderSeriesEnergy(entry);
 }
 
 async function loadSparks(entry) {
@@ -549,6 +550,21 @@ async function loadEnergy(entry) {
   setText(section, ".total-month", fmt(entry.energy.month.total, 3));
   for (const [n, li] of entry.outlets)
     setText(li, ".energy-today", fmt(entry.energy.today.outlets.find((o) => o.number === n)?.kwh, 3));
+  renderSeriesEnergy(entry);
+}
+
+/** Energy of what the large chart shows: today, yesterday, this month. */
+function renderSeriesEnergy(entry) {
+  const e = entry.energy;
+  const el = entry.section.querySelector(".series-energy");
+  if (!e) return;
+  const pick = (period) =>
+    entry.series === "total"
+      ? period.total
+      : period.outlets.find((o) => String(o.number) === entry.series)?.kwh;
+  const label = entry.series === "total" ? "Whole PDU" : outletLabel(entry.data, Number(entry.series));
+  const text = `${label}: today ${fmt(pick(e.today), 3)} kWh · yesterday ${fmt(pick(e.yesterday), 3)} kWh · this month ${fmt(pick(e.month), 3)} kWh (${e.timezone})`;
+  if (el.textContent !== text) el.textContent = text;
 }
 
 function refreshSelected(what) {
