@@ -128,8 +128,8 @@ export class Gateway {
         "/api/openapi.yaml": path.join(ROOT, "docs/openapi.yaml"),
         "/favicon.ico": path.join(ROOT, "gateway/public/favicon.svg"),
         // The chart library, from its package (no CDN).
-        "/vendor/uplot.js": requireFrom.resolve("uplot/dist/uPlot.iife.min.js"),
-        "/vendor/uplot.css": requireFrom.resolve("uplot/dist/uPlot.min.css"),
+        "/vendor/uplot.js": vendorFile("uplot/dist/uPlot.iife.min.js"),
+        "/vendor/uplot.css": vendorFile("uplot/dist/uPlot.min.css"),
       }),
       logger,
     });
@@ -181,6 +181,15 @@ export class Gateway {
     }
     this.directory?.stop();
     await this.client?.endAsync();
+  }
+}
+
+/** A file of an installed package; an empty path (not served, the page then draws no charts) when it is missing. */
+function vendorFile(specifier: string): string {
+  try {
+    return requireFrom.resolve(specifier);
+  } catch {
+    return "";
   }
 }
 

@@ -59,18 +59,29 @@ export class HistoryService {
   /** Loads what was saved, then samples every second. */
   async start(): Promise<void> {
     await this.load();
-    this.tickTimer = setInterval(() => this.tick(), 1000);
+    this.scheduleTick();
     this.saveTimer = setInterval(() => this.saveAll(), this.options.saveIntervalMs ?? 600_000);
   }
 
   async stop(): Promise<void> {
-    if (this.tickTimer) clearInterval(this.tickTimer);
+    if (this.tickTimer) clearTimeout(this.tickTimer);
     if (this.saveTimer) clearInterval(this.saveTimer);
     this.tickTimer = this.saveTimer = null;
     this.saveAll();
     await Promise.all([...this.writers.values()].map((w) => w.flush().catch(() => undefined)));
     await Promise.all(this.removals);
     this.removals = [];
+  }
+
+  /** Ticks a tenth into each second, so timer jitter does not skip or double a second. */
+  private scheduleTick(): void {
+    this.tickTimer = setTimeout(
+      () => {
+        this.tick();
+        this.scheduleTick();
+      },
+      1100 - (this.now() % 1000),
+    );
   }
 
   /** One sample of every PDU (the timer calls this each second; tests call it with their own clock). */

@@ -134,6 +134,8 @@ export class TieredHistory {
   record(t: number, power: ArrayLike<number>, current: ArrayLike<number>): void {
     const second = Math.floor(t);
     if (second <= 0) return;
+    // A sampler late by a moment skips a second: hold the value over it rather than leave a false gap.
+    if (second - this.lastSample === 2) this.tiers[0]?.add(second - 1, power, current);
     for (const tier of this.tiers) tier.add(second, power, current);
     this.lastSample = Math.max(this.lastSample, second);
   }

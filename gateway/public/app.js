@@ -422,7 +422,10 @@ function columns(answer) {
   return [answer.points.map((p) => p[0]), answer.points.map((p) => p[1])];
 }
 
+const charts = typeof uPlot === "function"; // the chart library is served by the gateway; without it, no charts
+
 async function loadChart(entry) {
+  if (!charts) return;
   const { section } = entry;
   for (const b of section.querySelectorAll(".ranges button"))
     b.setAttribute("aria-pressed", String(b.dataset.range === entry.range));
@@ -490,6 +493,7 @@ async function loadChart(entry) {
 }
 
 async function loadSparks(entry) {
+  if (!charts) return;
   const pduId = entry.data.id;
   await Promise.all(
     [...entry.outlets].map(async ([n, li]) => {

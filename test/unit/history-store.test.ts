@@ -46,6 +46,12 @@ test("the minute and hour tiers hold the mean of the seconds they cover", (t) =>
 test("a gap in the samples is a null point, and nothing is answered before the first sample", (t) => {
   const h = new TieredHistory(2);
   for (let s = 0; s < 10; s++) h.record(T0 + s, [5, 5], [0, 0]);
+  h.record(T0 + 11, [6, 6], [0, 0]); // one second skipped by a late timer: held, not a gap
+  t.deepEqual(h.query(1, "power", T0 + 11, 900)?.points.slice(-3), [
+    [T0 + 9, 5],
+    [T0 + 10, 6],
+    [T0 + 11, 6],
+  ]);
   for (let s = 20; s < 30; s++) h.record(T0 + s, [7, 7], [0, 0]);
   const answer = h.query(1, "power", T0 + 29, 900);
   t.deepEqual(answer?.points[0], [T0, 5]);
