@@ -194,6 +194,21 @@ browserTest(
       (await browser.locator(".series-energy").textContent()) ?? "",
       /^outlet 3 Server: today \d+\.\d{3} kWh · yesterday 0\.000 kWh · this month \d+\.\d{3} kWh \(UTC\)$/,
     );
+
+    // Keyboard: a range is chosen with Tab and Enter; every button says what it does.
+    await browser.locator('.ranges button[data-range="1h"]').focus();
+    await browser.keyboard.press("Tab");
+    await browser.keyboard.press("Enter");
+    await browser.locator('.chart[data-range="6h"][data-series="3"][data-drawn="true"]').waitFor();
+    t.is(await browser.locator('.ranges button[aria-pressed="true"]').textContent(), "6 h");
+    const unnamed = await browser
+      .locator("button")
+      .evaluateAll((buttons) =>
+        buttons
+          .filter((b) => !(b.getAttribute("aria-label") ?? b.textContent ?? "").trim())
+          .map((b) => b.outerHTML.slice(0, 80)),
+      );
+    t.deepEqual(unnamed, []);
     noScriptErrors(t, browser);
   },
 );
