@@ -175,18 +175,21 @@ export class DashboardApi {
         this.deps.requestTimeout * 1000,
         `rest ${req.socket.remoteAddress ?? "?"}`,
       );
-      // ALL OFF leaves protected outlets on unless forced: that is what was asked, not a failure.
-      const kept = Object.entries(result.errors ?? {});
-      const onlyProtected =
-        command.action === "all_off" &&
-        kept.length > 0 &&
-        kept.every(([, e]) => e.code === "protected_outlet");
-      const ok = result.status === "ok" || onlyProtected;
+      // ALL OFF leaves protected outlets on unless forced, and an ALL ON step cancelled on purpose stays off:
+      // that is what was asked, not a failure.
+      const skipped = Object.entries(result.errors ?? {});
+      const expected = command.action === "all_off" ? "protected_outlet" : "cancelled";
+      const onlySkipped =
+        command.action !== "cancel" && skipped.length > 0 && skipped.every(([, e]) => e.code === expected);
+      const ok = result.status === "ok" || onlySkipped;
+      const note = onlySkipped
+        ? `; ${expected === "cancelled" ? "cancelled" : "protected outlets stay on"}: ${skipped.map(([n]) => n).join(", ")}`
+        : "";
       sendJson(res, ok ? 200 : 409, {
         status: ok ? "ok" : "error",
         code: ok ? "ok" : "refused",
         message: ok
-          ? `${command.action.replace("_", " ")} done${onlyProtected ? `; protected outlets stay on: ${kept.map(([n]) => n).join(", ")}` : ""}`
+          ? `${command.action.replace("_", " ")} done${note}`
           : `${result.error?.code ?? "error"}: ${result.error?.message ?? "refused by the pdu-agent"}`,
         ...reply,
         ...(result.outlets ? { outlets: result.outlets } : {}),

@@ -86,6 +86,12 @@ interface CanvasLike {
   ): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null;
 }
 
+interface ButtonLike {
+  getAttribute(name: string): string | null;
+  textContent: string | null;
+  outerHTML: string;
+}
+
 /** Pixels of the chart's line colour on a canvas: proof that uPlot drew the series, not just the axes. */
 function linePixels(page: Page, selector: string): Promise<number> {
   return page.locator(selector).evaluate((element) => {
@@ -203,8 +209,8 @@ browserTest(
     t.is(await browser.locator('.ranges button[aria-pressed="true"]').textContent(), "6 h");
     const unnamed = await browser
       .locator("button")
-      .evaluateAll((buttons) =>
-        buttons
+      .evaluateAll((elements) =>
+        (elements as unknown as ButtonLike[])
           .filter((b) => !(b.getAttribute("aria-label") ?? b.textContent ?? "").trim())
           .map((b) => b.outerHTML.slice(0, 80)),
       );
@@ -282,6 +288,31 @@ browserTest(
     await eventually("the command on the bus", () => (commands.length > 0 ? true : undefined));
     t.is(commands.length, 1, "one PDU-wide command: the kept dialog sent nothing");
     t.like(JSON.parse(commands[0]?.payload ?? "{}"), { action: "all_off" });
+    noScriptErrors(t, page);
+  },
+);
+
+browserTest(
+  `[${kind}] ALL ON asks first, then lists its staggered steps, one of which is cancelled`,
+  async (t) => {
+    const { gw, agent } = await system(t);
+    const page = await open(t, gw.base, { width: 390, height: 844 });
+    await page.locator('li.outlet[data-outlet="16"][data-state="OFF"]').waitFor();
+    await page.getByRole("button", { name: "All on" }).click();
+    const dialog = page.getByRole("dialog", { name: "Switch all outlets of piPDU on?" });
+    await dialog.waitFor();
+    t.regex(
+      (await dialog.locator("#confirm-text").textContent()) ?? "",
+      /^16 outlets of piPDU will be switched on one after another/,
+    );
+    await dialog.getByRole("button", { name: "Switch all on" }).click();
+    const last = page.locator(".pending-list li", { hasText: "outlet 16 Outlet 16: on" });
+    await last.waitFor();
+    await last.getByRole("button").click();
+    await page.locator("#toast", { hasText: "piPDU: all on done; cancelled: 16" }).waitFor();
+    await page.locator(".pending").waitFor({ state: "hidden" });
+    const relays = await agent.sim.controller.readRelays();
+    t.deepEqual(relays.slice(0, 16), [...new Array<boolean>(15).fill(true), false]);
     noScriptErrors(t, page);
   },
 );
