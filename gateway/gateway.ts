@@ -15,6 +15,7 @@ import { connectMqtt } from "../lib/mqtt-connect.ts";
 import type { Logger } from "../log/logger.ts";
 import { Topics } from "../protocol/topics.ts";
 import { normaliseAliases } from "./aliases.ts";
+import { pdudaemonAliases } from "../config/pdudaemon-config.ts";
 import { TokenCheck } from "./auth.ts";
 import { DashboardApi } from "./dashboard-api.ts";
 import { resolveTimezone } from "./history/energy-periods.ts";
@@ -61,6 +62,8 @@ export class Gateway {
   async start(): Promise<GatewayAddress> {
     const { settings, logger } = this.options;
     const { mqtt, gateway } = settings;
+    // A PDUDaemon config file's aliases, then piPDU's own (which win on a clash).
+    const aliases = normaliseAliases({ ...(await pdudaemonAliases(settings)), ...gateway.aliases });
     this.client = await connectMqtt({
       url: mqtt.url,
       clientId: `pipdu-gateway-${randomBytes(4).toString("hex")}`,
@@ -107,7 +110,7 @@ export class Gateway {
       directory,
       commands,
       tokens,
-      aliases: normaliseAliases(gateway.aliases),
+      aliases,
     });
     const events = new LiveEvents(directory, activity);
     this.events = events;
