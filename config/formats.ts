@@ -93,8 +93,8 @@ export function matching(pattern: RegExp, what: string): (value: unknown) => voi
 convict.addFormat({
   name: "time-zone",
   validate(value: unknown) {
+    if (value === null || value === "") return;
     if (typeof value !== "string") throw new Error("must be a time zone name such as Europe/Berlin");
-    if (value === "") return;
     try {
       new Intl.DateTimeFormat("en", { timeZone: value });
     } catch {

@@ -15,7 +15,7 @@ export const schema = {
     arg: "config",
   },
   stateDir: {
-    doc: "Directory for persistent state: energy counters, retained messages, simulated relays.",
+    doc: "Directory for persistent state: energy counters, retained messages, simulated relays, the gateway's power history.",
     format: String,
     default: "./state",
     env: "PIPDU_STATE_DIR",
@@ -318,9 +318,9 @@ export const schema = {
       arg: "gateway.requestTimeout",
     },
     timezone: {
-      doc: "Time zone of the energy days and months on the page and in the API (IANA name such as Europe/Berlin); empty: the system's.",
+      doc: "Time zone of the energy days and months on the page and in the API (IANA name such as Europe/Berlin); unset: the system's.",
       format: "time-zone",
-      default: "",
+      default: null as string | null,
       env: "PIPDU_GATEWAY_TIMEZONE",
       arg: "gateway.timezone",
     },
@@ -343,6 +343,12 @@ export const schema = {
       format: String,
       default: "homeassistant/status",
       env: "PIPDU_HA_STATUS_TOPIC",
+    },
+    configurationUrl: {
+      doc: "Web page Home Assistant links the device to. Unset: the gateway of pipdu start at this host's LAN address.",
+      format: "optional-string",
+      default: null as string | null,
+      env: "PIPDU_HA_CONFIGURATION_URL",
     },
   },
   panel: panelSchema,

@@ -53,10 +53,10 @@ export interface Settings {
     token: string | null;
     aliases: Record<string, { hostname: string; port: string | number }>;
     requestTimeout: number;
-    /** IANA zone for energy by day; "" = the system's. */
-    timezone: string;
+    /** IANA zone for energy by day; null (or "") = the system's. */
+    timezone: string | null;
   };
-  ha: { discovery: boolean; discoveryPrefix: string; statusTopic: string };
+  ha: { discovery: boolean; discoveryPrefix: string; statusTopic: string; configurationUrl: string | null };
   panel: PanelSettings;
   log: { level: "error" | "warn" | "info" | "debug"; format: "text" | "json" };
 }

@@ -191,8 +191,8 @@ test("beyond the PDU limit the one heard from least recently is dropped, from me
   t.deepEqual(fs.readdirSync(dir).sort(), ["b.bin", "c.bin"]);
 });
 
-test("gateway.timezone takes an IANA zone, empty for the system's, and refuses anything else at start-up", (t) => {
-  t.is(loadConfig({ env: {} }).settings.gateway.timezone, "");
+test("gateway.timezone takes an IANA zone, unset for the system's, and refuses anything else at start-up", (t) => {
+  t.is(loadConfig({ env: {} }).settings.gateway.timezone, null);
   t.is(
     loadConfig({ env: { PIPDU_GATEWAY_TIMEZONE: "Europe/Berlin" } }).settings.gateway.timezone,
     "Europe/Berlin",
