@@ -12,6 +12,7 @@ import type { IPublishPacket, MqttClient } from "mqtt";
 import type { Action } from "../protocol/commands.ts";
 import type { Logger } from "../log/logger.ts";
 import { MAX_OUTLETS, messageKindOf, parseMessage } from "../protocol/messages.ts";
+import type { PduAction } from "../protocol/pdu-commands.ts";
 import type { InfoPayload, OutletState, ResultPayload } from "../protocol/payloads.ts";
 import { Topics } from "../protocol/topics.ts";
 import { MessageGuard } from "../lib/message-guard.ts";
@@ -43,9 +44,17 @@ export interface CommandRequest {
   force?: boolean;
 }
 
+export interface PduCommandRequest {
+  action: PduAction;
+  id?: number;
+  outlet?: number;
+  force?: boolean;
+}
+
 export class CommandTimeout extends Error {
-  constructor(pdu: string, outlet: number) {
-    super(`no result from PDU "${pdu}" for outlet ${outlet} in time (is its pdu-agent running?)`);
+  constructor(pdu: string, outlet: number | null) {
+    const what = outlet === null ? "" : ` for outlet ${outlet}`;
+    super(`no result from PDU "${pdu}"${what} in time (is its pdu-agent running?)`);
     this.name = "CommandTimeout";
   }
 }
@@ -139,15 +148,35 @@ export class PduDirectory extends EventEmitter<DirectoryEvents> {
     timeoutMs?: number,
     source?: string,
   ): Promise<ResultPayload> {
-    // 128 random bits: nobody who did not see the command can answer it.
-    const key = randomBytes(16).toString("hex");
-    const v5 = this.v5;
-    const transaction = `${this.source}-${key}`;
-    const body = JSON.stringify({ ...request, transaction });
     const info = this.pdus.get(pdu)?.info;
     const cycleDelay = request.delay ?? info?.limits.defaultCycleDelay ?? 5;
     const limit =
       timeoutMs ?? 15_000 + (request.action === "cycle" ? cycleDelay : (request.delay ?? 0)) * 1000;
+    return this.send(pdu, outlet, this.topics.set(pdu, outlet), request, limit, source);
+  }
+
+  /** Send a PDU-wide command (all_on, all_off, cancel) and resolve with the agent's result. */
+  pduCommand(
+    pdu: string,
+    command: PduCommandRequest,
+    timeoutMs = 15_000,
+    source?: string,
+  ): Promise<ResultPayload> {
+    return this.send(pdu, null, this.topics.pduSet(pdu), command, timeoutMs, source);
+  }
+
+  private send(
+    pdu: string,
+    outlet: number | null,
+    topic: string,
+    request: object,
+    limit: number,
+    source: string | undefined,
+  ): Promise<ResultPayload> {
+    // 128 random bits: nobody who did not see the command can answer it.
+    const key = randomBytes(16).toString("hex");
+    const v5 = this.v5;
+    const body = JSON.stringify({ ...request, transaction: `${this.source}-${key}` });
     return new Promise<ResultPayload>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(key);
@@ -169,7 +198,7 @@ export class PduDirectory extends EventEmitter<DirectoryEvents> {
         correlationData: Buffer.from(key, "hex"),
       };
       this.client
-        .publishAsync(this.topics.set(pdu, outlet), body, { qos: 1, ...(v5 ? { properties } : {}) })
+        .publishAsync(topic, body, { qos: 1, ...(v5 ? { properties } : {}) })
         .catch((err: unknown) => {
           clearTimeout(timer);
           this.waiting.delete(key);
@@ -200,7 +229,7 @@ export class PduDirectory extends EventEmitter<DirectoryEvents> {
       if (waiter && typeof tx === "string" && tx.startsWith(`${this.source}-`)) {
         if (
           waiter.pdu !== parsed.pdu ||
-          (result.value.outlet !== null && result.value.outlet !== waiter.outlet)
+          (waiter.outlet !== null && result.value.outlet !== null && result.value.outlet !== waiter.outlet)
         )
           return this.guard.drop(
             "result",
@@ -265,7 +294,7 @@ export class PduDirectory extends EventEmitter<DirectoryEvents> {
       return this.guard.drop("response", "unsolicited", "no command waits for this correlation data");
     const result = parseMessage("result", payload);
     if (!result.ok) return this.guard.drop("response", "invalid", result.reason);
-    if (result.value.outlet !== null && result.value.outlet !== waiter.outlet)
+    if (waiter.outlet !== null && result.value.outlet !== null && result.value.outlet !== waiter.outlet)
       return this.guard.drop("response", "unsolicited", "the response names another outlet");
     waiter.resolve(result.value);
   }
@@ -327,7 +356,8 @@ export class PduDirectory extends EventEmitter<DirectoryEvents> {
 
 interface Waiter {
   pdu: string;
-  outlet: number;
+  /** null: a PDU-wide command, answered by a result for any outlet of the PDU. */
+  outlet: number | null;
   /** MQTT 5: answered only on the response topic. */
   viaResponse: boolean;
   resolve: (result: ResultPayload) => void;

@@ -89,3 +89,16 @@ export function matching(pattern: RegExp, what: string): (value: unknown) => voi
     if (typeof value !== "string" || !pattern.test(value)) throw new Error(`must be ${what}`);
   };
 }
+
+convict.addFormat({
+  name: "time-zone",
+  validate(value: unknown) {
+    if (value === null || value === "") return;
+    if (typeof value !== "string") throw new Error("must be a time zone name such as Europe/Berlin");
+    try {
+      new Intl.DateTimeFormat("en", { timeZone: value });
+    } catch {
+      throw new Error("must be an IANA time zone name such as Europe/Berlin or UTC (empty: the system's)");
+    }
+  },
+});

@@ -15,7 +15,7 @@ export const schema = {
     arg: "config",
   },
   stateDir: {
-    doc: "Directory for persistent state: energy counters, retained messages, simulated relays.",
+    doc: "Directory for persistent state: energy counters, retained messages, simulated relays, the gateway's power history.",
     format: String,
     default: "./state",
     env: "PIPDU_STATE_DIR",
@@ -329,6 +329,13 @@ export const schema = {
       default: 30,
       env: "PIPDU_GATEWAY_REQUEST_TIMEOUT",
       arg: "gateway.requestTimeout",
+    },
+    timezone: {
+      doc: "Time zone of the energy days and months on the page and in the API (IANA name such as Europe/Berlin); unset: the system's.",
+      format: "time-zone",
+      default: null as string | null,
+      env: "PIPDU_GATEWAY_TIMEZONE",
+      arg: "gateway.timezone",
     },
   },
   ha: {

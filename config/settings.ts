@@ -61,6 +61,8 @@ export interface Settings {
     token: string | null;
     aliases: Record<string, { hostname: string; port: string | number }>;
     requestTimeout: number;
+    /** IANA zone for energy by day; null (or "") = the system's. */
+    timezone: string | null;
   };
   ha: { discovery: boolean; discoveryPrefix: string; statusTopic: string; configurationUrl: string | null };
   panel: PanelSettings;

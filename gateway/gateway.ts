@@ -7,6 +7,8 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import type { MqttClient } from "mqtt";
+import { createRequire } from "node:module";
+import { PduActivity } from "../client/pdu-activity.ts";
 import { PduDirectory } from "../client/pdu-directory.ts";
 import type { Settings } from "../config/settings.ts";
 import { gatewayAccess } from "../lib/gateway-access.ts";
@@ -17,6 +19,9 @@ import { Topics } from "../protocol/topics.ts";
 import { normaliseAliases } from "./aliases.ts";
 import { pdudaemonAliases } from "../config/pdudaemon-config.ts";
 import { TokenCheck } from "./auth.ts";
+import { DashboardApi } from "./dashboard-api.ts";
+import { resolveTimezone } from "./history/energy-periods.ts";
+import { HistoryService } from "./history/history-service.ts";
 import { createApp } from "./http-app.ts";
 import { LiveEvents } from "./live-events.ts";
 import { GatewayMetrics } from "./metrics.ts";
@@ -29,6 +34,7 @@ import { StaticFiles } from "./static-files.ts";
 
 // The package root, from the sources or from dist/ alike (the static files are found in both).
 const ROOT = PACKAGE_ROOT;
+const requireFrom = createRequire(import.meta.url);
 
 export interface GatewayOptions {
   settings: Settings;
@@ -51,6 +57,8 @@ export class Gateway {
   private listener: PdudaemonListener | null = null;
   private events: LiveEvents | null = null;
   private metrics: GatewayMetrics | null = null;
+  private activity: PduActivity | null = null;
+  private history: HistoryService | null = null;
   private readonly abort = new AbortController();
 
   constructor(private readonly options: GatewayOptions) {}
@@ -71,13 +79,36 @@ export class Gateway {
       logger,
       signal: this.abort.signal,
     });
-    const directory = new PduDirectory(this.client, new Topics(mqtt.baseTopic), {
+    const topics = new Topics(mqtt.baseTopic);
+    const directory = new PduDirectory(this.client, topics, {
       source: "gateway",
       logger,
       component: "gateway",
     });
     this.directory = directory;
     await directory.start();
+    const activity = new PduActivity(this.client, topics);
+    this.activity = activity;
+    await activity.start();
+    const history = new HistoryService({
+      dir: path.join(settings.stateDir, "history"),
+      timezone: resolveTimezone(gateway.timezone),
+      logger,
+      readings: () =>
+        directory.list().flatMap((pdu) =>
+          pdu.info
+            ? [
+                {
+                  pdu: pdu.id,
+                  live: pdu.online && activity.live(pdu.id),
+                  outlets: [...pdu.outlets.values()],
+                },
+              ]
+            : [],
+        ),
+    });
+    this.history = history;
+    await history.start();
 
     const tokens = new TokenCheck(access.token);
     const guard = new HttpGuard({ hosts: splitHosts(gateway.hosts) });
@@ -91,16 +122,27 @@ export class Gateway {
       tokens,
       aliases,
     });
-    const events = new LiveEvents(directory, directory.guard);
+    const events = new LiveEvents(directory, directory.guard, activity);
     this.events = events;
     events.start();
     const app = createApp({
       pdudaemon: new PdudaemonHttp(service, directory, logger),
       rest: new RestApi({ directory, commands, tokens, version: packageVersion() }),
+      dashboard: new DashboardApi({
+        directory,
+        activity,
+        history,
+        tokens,
+        requestTimeout: gateway.requestTimeout,
+      }),
       events,
       metrics,
       files: new StaticFiles(path.join(ROOT, "gateway/public"), {
         "/api/openapi.yaml": path.join(ROOT, "docs/openapi.yaml"),
+        "/favicon.ico": path.join(ROOT, "gateway/public/favicon.svg"),
+        // The chart library, from its package (no CDN).
+        "/vendor/uplot.js": vendorFile("uplot/dist/uPlot.iife.min.js"),
+        "/vendor/uplot.css": vendorFile("uplot/dist/uPlot.min.css"),
       }),
       guard,
       logger,
@@ -150,6 +192,8 @@ export class Gateway {
     this.abort.abort();
     this.events?.stop();
     this.metrics?.stop();
+    this.activity?.stop();
+    await this.history?.stop();
     await this.listener?.stop();
     if (this.server) {
       const server = this.server;
@@ -158,6 +202,15 @@ export class Gateway {
     }
     this.directory?.stop();
     await this.client?.endAsync();
+  }
+}
+
+/** A file of an installed package; an empty path (not served, the page then draws no charts) when it is missing. */
+function vendorFile(specifier: string): string {
+  try {
+    return requireFrom.resolve(specifier);
+  } catch {
+    return "";
   }
 }
 

@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { HttpGuard } from "../lib/http-guard.ts";
 import type { Logger } from "../log/logger.ts";
+import type { DashboardApi } from "./dashboard-api.ts";
 import { sendError, sendText } from "./http-util.ts";
 import type { LiveEvents } from "./live-events.ts";
 import type { GatewayMetrics } from "./metrics.ts";
@@ -20,6 +21,8 @@ export interface AppParts {
   files: StaticFiles;
   guard: HttpGuard;
   logger: Logger;
+  /** History, energy, pending actions and PDU-wide commands. */
+  dashboard?: DashboardApi;
 }
 
 export function createApp(parts: AppParts): (req: IncomingMessage, res: ServerResponse) => void {
@@ -76,6 +79,7 @@ async function route(parts: AppParts, req: IncomingMessage, res: ServerResponse)
       parts.events.handle(req, res);
       return;
     }
+    if (await parts.dashboard?.handle(req, res, decoded.slice(1), url.searchParams)) return;
     if (await parts.rest.handle(req, res, decoded.slice(1), url.searchParams)) return;
     if ((method === "GET" || method === "HEAD") && parts.files.serve(res, url.pathname, method === "HEAD"))
       return; // /api/openapi.yaml

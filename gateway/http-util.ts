@@ -70,3 +70,14 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
     req.on("error", reject);
   });
 }
+
+/**
+ * JSON bodies only: a browser cannot send application/json cross-site without a CORS preflight this server
+ * never grants, so a form or a no-cors fetch from another page is refused. Answers 415 and returns false otherwise.
+ */
+export function requireJson(req: IncomingMessage, res: ServerResponse): boolean {
+  const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
+  if (type === "application/json") return true;
+  sendError(res, 415, "unsupported_media_type", "send the body as Content-Type: application/json");
+  return false;
+}

@@ -1,7 +1,8 @@
 // Server-Sent Events for the web page: a full snapshot of each PDU on connect, then a fresh snapshot of a
 // PDU whenever anything of it changes (coalesced, so a burst of readings is one event), and every result.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { PduDirectory } from "../client/pdu-directory.ts";
+import type { PduActivity } from "../client/pdu-activity.ts";
+import type { PduDirectory, PduView } from "../client/pdu-directory.ts";
 import type { ResultPayload } from "../protocol/payloads.ts";
 import type { MessageGuard } from "../lib/message-guard.ts";
 import { pduJson } from "./views.ts";
@@ -30,14 +31,22 @@ export class LiveEvents {
     this.broadcast("result", { pdu, ...result });
   };
 
+  private readonly onLink = (up: boolean): void => {
+    this.broadcast("link", { broker: up });
+  };
+
   constructor(
     private readonly directory: PduDirectory,
     private readonly guard: MessageGuard | null = null,
+    /** Pending actions, alarm, faults and staleness, added to each PDU snapshot. */
+    private readonly activity: PduActivity | null = null,
   ) {}
 
   start(): void {
     this.directory.on("change", this.onChange);
     this.directory.on("result", this.onResult);
+    this.activity?.on("change", this.onChange);
+    this.activity?.on("link", this.onLink);
     this.heartbeat = setInterval(() => {
       for (const res of this.clients) res.write(": keep-alive\n\n");
     }, HEARTBEAT_MS);
@@ -46,6 +55,8 @@ export class LiveEvents {
   stop(): void {
     this.directory.off("change", this.onChange);
     this.directory.off("result", this.onResult);
+    this.activity?.off("change", this.onChange);
+    this.activity?.off("link", this.onLink);
     if (this.flushTimer) clearTimeout(this.flushTimer);
     if (this.heartbeat) clearInterval(this.heartbeat);
     for (const res of this.clients) res.end();
@@ -71,7 +82,8 @@ export class LiveEvents {
       "x-accel-buffering": "no",
     });
     res.write("retry: 2000\n\n");
-    for (const pdu of this.directory.list()) if (pdu.info) res.write(frame("pdu", pduJson(pdu)));
+    if (this.activity) res.write(frame("link", { broker: this.activity.link }));
+    for (const pdu of this.directory.list()) if (pdu.info) res.write(frame("pdu", this.snapshot(pdu)));
     this.clients.add(res);
     this.perAddress.set(address, mine + 1);
     req.socket.setTimeout(0);
@@ -89,9 +101,13 @@ export class LiveEvents {
     this.flushTimer = null;
     for (const id of this.dirty) {
       const pdu = this.directory.get(id);
-      if (pdu?.info) this.broadcast("pdu", pduJson(pdu));
+      if (pdu?.info) this.broadcast("pdu", this.snapshot(pdu));
     }
     this.dirty.clear();
+  }
+
+  private snapshot(pdu: PduView): object {
+    return this.activity ? { ...pduJson(pdu), ...this.activity.json(pdu.id) } : pduJson(pdu);
   }
 
   private broadcast(event: string, data: unknown): void {

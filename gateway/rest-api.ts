@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CommandRequest, PduDirectory } from "../client/pdu-directory.ts";
 import type { Action } from "../protocol/commands.ts";
 import { tokenOf, type TokenCheck } from "./auth.ts";
-import { BodyError, readBody, sendError, sendJson } from "./http-util.ts";
+import { BodyError, readBody, requireJson, sendError, sendJson } from "./http-util.ts";
 import type { OutletCommands, OutcomeCode } from "./outlet-commands.ts";
 import { resolveOutlet, resolvePdu } from "./outlet-resolver.ts";
 import { printable } from "./pdudaemon-request.ts";
@@ -93,11 +93,7 @@ export class RestApi {
         "switching needs the gateway token: send Authorization: Bearer <token>",
       );
     }
-    // JSON only: a browser cannot send application/json cross-site without a CORS preflight this server
-    // never grants, so a form or a no-cors fetch from another page is refused here too.
-    const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
-    if (type !== "application/json")
-      return error(res, 415, "unsupported_media_type", "send the body as Content-Type: application/json");
+    if (!requireJson(req, res)) return true;
     let body: string;
     try {
       body = await readBody(req, MAX_BODY);

@@ -111,6 +111,24 @@ export class Topics {
     ];
   }
 
+  /** What a client following pending actions, alarms, faults and the agent's heartbeat subscribes to. */
+  activityFilter(): string[] {
+    return [this.pending("+"), this.alarm("+"), this.telemetry("+"), `${this.base}/+/outlet/+/fault`];
+  }
+  /** Parse a topic of activityFilter(); null for any other. The outlet level is kept raw. */
+  parseActivity(topic: string): ActivityTopic | null {
+    const prefix = `${this.base}/`;
+    if (!topic.startsWith(prefix)) return null;
+    const parts = topic.slice(prefix.length).split("/");
+    const [pdu, kind, outlet, leaf] = parts;
+    if (pdu === undefined || !isValidPduId(pdu)) return null;
+    if (parts.length === 2 && (kind === "pending" || kind === "alarm" || kind === "telemetry"))
+      return { pdu, kind };
+    if (parts.length === 4 && kind === "outlet" && outlet !== undefined && leaf === "fault")
+      return { pdu, kind: "fault", outlet };
+    return null;
+  }
+
   /** Parse any topic under the base; null for topics outside the tree. The outlet level is kept raw. */
   parse(topic: string): ParsedTopic | null {
     const prefix = `${this.base}/`;
@@ -151,6 +169,9 @@ export type ParsedTopic =
   | { pdu: string; kind: "set" | "fault" | "power_on_behavior" | "power_on_behavior-set"; outlet: string }
   | { pdu: string; kind: "metric"; outlet: string; metric: OutletMetric }
   | { pdu: string; kind: "total"; metric: TotalMetric };
+
+export type ActivityTopic =
+  { pdu: string; kind: "pending" | "alarm" | "telemetry" } | { pdu: string; kind: "fault"; outlet: string };
 
 /** Home Assistant device-based discovery: one retained config per PDU (the prefix defaults to `homeassistant`). */
 export function haDeviceDiscoveryTopic(prefix: string, objectId: string): string {
