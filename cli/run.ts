@@ -45,22 +45,22 @@ export async function runPdu(
   configurationUrl: string | null = null,
 ): Promise<Stop> {
   const { createController } = await import("../pdu-agent/hardware/create-controller.ts");
-  const { PduAgent } = await import("../pdu-agent/agent.ts");
+  const { createAgent } = await import("../pdu-agent/create-agent.ts");
   const controller = await createController(settings, logger);
   const { homeAssistantPlugins } = await import("../homeassistant/plugins.ts");
-  const agent = new PduAgent({
-    settings,
-    controller,
-    logger,
-    plugins: homeAssistantPlugins({ configurationUrl }),
-  });
   try {
+    const agent = await createAgent({
+      settings,
+      controller,
+      logger,
+      plugins: homeAssistantPlugins({ configurationUrl }),
+    });
     await agent.start();
+    return () => agent.stop();
   } catch (err) {
     await controller.close();
     throw err;
   }
-  return () => agent.stop();
 }
 
 /** Embedded broker (when enabled) + pdu-agent; the agent talks to the embedded broker. */

@@ -42,7 +42,7 @@ export interface Settings {
     maxAge: number;
     deadband: { power: number; current: number; energy: number };
   };
-  commands: { defaultCycleDelay: number; maxDelay: number };
+  commands: { defaultCycleDelay: number; maxDelay: number; maxPending: number };
   energy: { saveInterval: number };
   http: { port: number };
   pdudaemon: { port: number };

@@ -9,7 +9,8 @@ import type { ExecutionContext } from "ava";
 import { EmbeddedBroker } from "../../broker/embedded-broker.ts";
 import { loadConfig, type Settings } from "../../config/load.ts";
 import { createLogger, silentLogger } from "../../log/logger.ts";
-import { PduAgent } from "../../pdu-agent/agent.ts";
+import type { PduAgent } from "../../pdu-agent/agent.ts";
+import { createAgent } from "../../pdu-agent/create-agent.ts";
 import { createSimulatedPdu, type SimulatedPdu } from "../../pdu-agent/hardware/sim/simulated-pdu.ts";
 import type { AgentPlugin } from "../../pdu-agent/plugin.ts";
 
@@ -212,7 +213,7 @@ export async function startAgent(
     powerFactor: settings.mains.powerFactor,
   });
   const logger = process.env["PIPDU_TEST_LOG"] ? createLogger({ level: "debug" }) : silentLogger();
-  const agent = new PduAgent({ settings, controller: sim.controller, logger, plugins });
+  const agent = await createAgent({ settings, controller: sim.controller, logger, plugins });
   await agent.start();
   let stopped = false;
   const stop = async (): Promise<void> => {

@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import test from "ava";
 import { Reg } from "../../protocol/register-map.ts";
-import { PduAgent } from "../../pdu-agent/agent.ts";
+import { createAgent } from "../../pdu-agent/create-agent.ts";
 import { DEFAULT_BRIDGE_PATH, FirmwareBridgeBus } from "../../pdu-agent/hardware/firmware-bridge-bus.ts";
 import { RegisterClient } from "../../pdu-agent/hardware/register-client.ts";
 import { RegisterOutletController } from "../../pdu-agent/hardware/register-outlet-controller.ts";
@@ -30,7 +30,7 @@ if (!built && process.env["CI"] === "true")
 
     const broker = await startBroker(t, "embedded");
     const settings = testSettings(t, { mqtt: { url: broker.url } });
-    const agent = new PduAgent({
+    const agent = await createAgent({
       settings,
       controller: new RegisterOutletController(client, "firmware-bridge", () => bus.close()),
       logger: silentLogger(),
