@@ -77,8 +77,11 @@ export interface RunningBroker {
   url: string;
   port: number;
   stop(): Promise<void>;
-  /** Stop and start again on the same port (retained messages kept where the broker persists them). */
-  restart(): Promise<void>;
+  /**
+   * Stop and start again on the same port (retained messages kept where the broker persists them).
+   * loseRetained: stop as a crash would (Mosquitto SIGKILLed) and start with an empty retained store.
+   */
+  restart(options?: { loseRetained?: boolean }): Promise<void>;
 }
 
 export async function startBroker(
@@ -110,8 +113,12 @@ async function startEmbedded(t: ExecutionContext, stateDir: string): Promise<Run
       if (running) await broker.stop();
       running = false;
     },
-    async restart() {
+    async restart(options: { loseRetained?: boolean } = {}) {
       await running_.stop();
+      if (options.loseRetained === true) {
+        for (const entry of fs.readdirSync(stateDir))
+          fs.rmSync(path.join(stateDir, entry), { recursive: true });
+      }
       broker = make(port);
       await broker.start();
       running = true;
@@ -152,24 +159,27 @@ async function startMosquitto(t: ExecutionContext, stateDir: string): Promise<Ru
     proc = spawn("mosquitto", ["-c", conf], { stdio: "ignore" });
     await waitForPort(port);
   };
-  const stop = async (): Promise<void> => {
+  const stop = async (signal: NodeJS.Signals = "SIGTERM"): Promise<void> => {
     const p = proc;
     proc = null;
     if (!p || p.exitCode !== null) return;
     await new Promise<void>((resolve) => {
       p.once("exit", () => resolve());
-      p.kill("SIGTERM");
+      p.kill(signal);
     });
   };
   await start();
-  t.teardown(stop);
+  t.teardown(() => stop());
   return {
     kind: "mosquitto",
     url: `mqtt://127.0.0.1:${port}`,
     port,
-    stop,
-    restart: async () => {
-      await stop();
+    stop: () => stop(),
+    restart: async (options: { loseRetained?: boolean } = {}) => {
+      if (options.loseRetained === true) {
+        await stop("SIGKILL"); // as after a crash or an out-of-memory kill: nothing saved on the way out
+        fs.rmSync(path.join(stateDir, "mosquitto.db"), { force: true });
+      } else await stop();
       await start();
     },
   };
