@@ -58,6 +58,8 @@ export class PduDirectory extends EventEmitter<DirectoryEvents> {
     private readonly topics: Topics,
     /** Names this client in commands (transaction prefix, MQTT 5 user property "source"). */
     private readonly source: string,
+    /** The `source` user property of this client's commands (CONTRACT: `panel <id>`, `cli`, …). */
+    private readonly commandSource: string = source,
   ) {
     super();
   }
@@ -88,7 +90,14 @@ export class PduDirectory extends EventEmitter<DirectoryEvents> {
   }
 
   /** Send a command and resolve with the agent's result. Rejects with CommandTimeout. */
-  command(pdu: string, outlet: number, request: CommandRequest, timeoutMs?: number): Promise<ResultPayload> {
+  /** `source`: who asked (MQTT 5 user property, e.g. `rest 10.0.0.7`); default this client's own source. */
+  command(
+    pdu: string,
+    outlet: number,
+    request: CommandRequest,
+    timeoutMs?: number,
+    source: string = this.commandSource,
+  ): Promise<ResultPayload> {
     const transaction = `${this.source}-${randomBytes(6).toString("hex")}`;
     const body = JSON.stringify({ ...request, transaction });
     const limit =
@@ -108,7 +117,7 @@ export class PduDirectory extends EventEmitter<DirectoryEvents> {
       this.client
         .publishAsync(this.topics.set(pdu, outlet), body, {
           qos: 1,
-          ...(v5 ? { properties: { userProperties: { source: this.source } } } : {}),
+          ...(v5 ? { properties: { userProperties: { source: source.slice(0, 64) } } } : {}),
         })
         .catch((err: unknown) => {
           clearTimeout(timer);

@@ -107,7 +107,7 @@ export class Gateway {
     // HTTP on the PDUDaemon port is handed to the same server, which also enforces its header timeouts there.
     this.listener = new PdudaemonListener({
       http: server,
-      handleLine: (request) => service.handle("pdudaemon-tcp", request),
+      handleLine: (request, peer) => service.handle("pdudaemon-tcp", request, peer),
       logger,
       ...(this.options.timings ? { timings: this.options.timings } : {}),
     });

@@ -39,20 +39,32 @@ export class OutletCommands {
     private readonly stats: CommandStats | null = null,
   ) {}
 
-  async run(api: string, pdu: PduView, outlet: OutletView, request: CommandRequest): Promise<Outcome> {
+  /** `peer`: the client's address, so the agent logs and answers who asked (`rest 10.0.0.7`). */
+  async run(
+    api: string,
+    pdu: PduView,
+    outlet: OutletView,
+    request: CommandRequest,
+    peer?: string,
+  ): Promise<Outcome> {
     const started = process.hrtime.bigint();
-    const outcome = await this.send(pdu, outlet, request);
+    const outcome = await this.send(pdu, outlet, request, peer === undefined ? api : `${api} ${peer}`);
     this.stats?.observe(api, outcome.code, Number(process.hrtime.bigint() - started) / 1e9);
     return outcome;
   }
 
-  private async send(pdu: PduView, outlet: OutletView, request: CommandRequest): Promise<Outcome> {
+  private async send(
+    pdu: PduView,
+    outlet: OutletView,
+    request: CommandRequest,
+    source: string,
+  ): Promise<Outcome> {
     if (!pdu.online)
       return { code: "pdu_offline", message: `PDU "${pdu.id}" is offline; nothing was switched` };
     const timeoutMs = (this.timeoutSeconds + (request.delay ?? 0)) * 1000;
     let result: ResultPayload;
     try {
-      result = await this.directory.command(pdu.id, outlet.number, request, timeoutMs);
+      result = await this.directory.command(pdu.id, outlet.number, request, timeoutMs, source);
     } catch (err) {
       if (err instanceof CommandTimeout) {
         return {

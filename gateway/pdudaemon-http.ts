@@ -58,7 +58,7 @@ export class PdudaemonHttp {
     const request = parseHttpRequest(command, url.searchParams);
     const header = tokenOf(req, new URLSearchParams());
     if (header !== undefined && request.token === undefined) request.token = header;
-    const outcome = await this.service.handle("pdudaemon-http", request);
+    const outcome = await this.service.handle("pdudaemon-http", request, req.socket.remoteAddress);
     const what = `${command} ${request.alias ?? `${request.hostname ?? "?"} ${request.port ?? "?"}`}`;
     if (outcome.code === "ok") {
       this.logger.info(`pdudaemon http: ${printable(what, 80)}: ${outcome.message}`, {

@@ -35,7 +35,7 @@ export const DEFAULT_TIMINGS: ListenerTimings = { quietMs: 30, requestDeadlineMs
 
 export interface PdudaemonListenerDeps {
   http: http.Server;
-  handleLine: (request: PdudaemonRequest) => Promise<Outcome>;
+  handleLine: (request: PdudaemonRequest, peer?: string) => Promise<Outcome>;
   logger: Logger;
   timings?: Partial<ListenerTimings>;
 }
@@ -130,7 +130,7 @@ export class PdudaemonListener {
     }
     let outcome: Outcome;
     try {
-      outcome = await this.deps.handleLine(parsed.value);
+      outcome = await this.deps.handleLine(parsed.value, socket.remoteAddress);
     } catch (err) {
       outcome = { code: "refused", message: (err as Error).message };
     }

@@ -18,7 +18,8 @@ export interface PdudaemonDeps {
 export class PdudaemonService {
   constructor(private readonly deps: PdudaemonDeps) {}
 
-  async handle(api: string, request: PdudaemonRequest): Promise<Outcome> {
+  /** `peer`: the client's address, named as the command's source. */
+  async handle(api: string, request: PdudaemonRequest, peer?: string): Promise<Outcome> {
     const invalid = (message: string): Outcome => ({ code: "invalid_request", message });
     const { command } = request;
     if (!isCommand(command)) return invalid(`unknown command "${printable(command)}"; use on, off or reboot`);
@@ -56,6 +57,7 @@ export class PdudaemonService {
       pdu.value,
       outlet.value,
       delay.value > 0 || action === "cycle" ? { action, delay: delay.value } : { action },
+      peer,
     );
   }
 }

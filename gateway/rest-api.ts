@@ -106,7 +106,13 @@ export class RestApi {
     }
     const request = parseSwitchBody(body);
     if (!request.ok) return error(res, 400, "invalid_request", request.message);
-    const outcome = await this.deps.commands.run("rest", pdu.value, outlet.value, request.value);
+    const outcome = await this.deps.commands.run(
+      "rest",
+      pdu.value,
+      outlet.value,
+      request.value,
+      req.socket.remoteAddress,
+    );
     sendJson(res, STATUS[outcome.code], {
       status: outcome.code === "ok" ? "ok" : "error",
       code: outcome.code,

@@ -111,7 +111,12 @@ export class PanelAgent {
       return;
     }
     this.client = client;
-    const directory = new PduDirectory(client, new Topics(settings.mqtt.baseTopic), source);
+    const directory = new PduDirectory(
+      client,
+      new Topics(settings.mqtt.baseTopic),
+      source,
+      `panel ${source.slice("panel-".length)}`,
+    );
     this.directory = directory;
     await directory.start();
     const panel = this.panel;

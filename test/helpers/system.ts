@@ -5,10 +5,12 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { Writable } from "node:stream";
 import type { ExecutionContext } from "ava";
+import winston from "winston";
 import { EmbeddedBroker } from "../../broker/embedded-broker.ts";
 import { loadConfig, type Settings } from "../../config/load.ts";
-import { createLogger, silentLogger } from "../../log/logger.ts";
+import { createLogger, silentLogger, type Logger } from "../../log/logger.ts";
 import type { PduAgent } from "../../pdu-agent/agent.ts";
 import { createAgent } from "../../pdu-agent/create-agent.ts";
 import { createSimulatedPdu, type SimulatedPdu } from "../../pdu-agent/hardware/sim/simulated-pdu.ts";
@@ -214,6 +216,7 @@ export async function startAgent(
   t: ExecutionContext,
   settings: Settings,
   plugins: AgentPlugin[] = [],
+  options: { logger?: Logger } = {},
 ): Promise<InProcessAgent> {
   const sim = createSimulatedPdu({
     stateDir: settings.stateDir,
@@ -222,7 +225,8 @@ export async function startAgent(
     voltage: settings.mains.voltage,
     powerFactor: settings.mains.powerFactor,
   });
-  const logger = process.env["PIPDU_TEST_LOG"] ? createLogger({ level: "debug" }) : silentLogger();
+  const logger =
+    options.logger ?? (process.env["PIPDU_TEST_LOG"] ? createLogger({ level: "debug" }) : silentLogger());
   const agent = await createAgent({ settings, controller: sim.controller, logger, plugins });
   await agent.start();
   let stopped = false;
@@ -340,4 +344,21 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** A logger that keeps every line (level and message) for a test to read. */
+export function recordingLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(chunk.toString().trim());
+      done();
+    },
+  });
+  const logger = winston.createLogger({
+    level: "debug",
+    format: winston.format.printf((info) => `${info.level} ${String(info.message)}`),
+    transports: [new winston.transports.Stream({ stream })],
+  });
+  return { logger, lines };
 }
