@@ -358,6 +358,7 @@ export function recordingLogger(): { logger: Logger; lines: string[] } {
   const logger = winston.createLogger({
     level: "debug",
     format: winston.format.printf((info) => `${info.level} ${String(info.message)}`),
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- winston's own Stream transport is a TransportStream
     transports: [new winston.transports.Stream({ stream })],
   });
   return { logger, lines };
