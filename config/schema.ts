@@ -2,9 +2,9 @@
 import { matching, numberIn, oneOf } from "./formats.ts";
 import { brokerSchema } from "./broker-schema.ts";
 import { isValidBase } from "../protocol/topics.ts";
-import { panelSchema } from "../panel-agent/config-schema.ts";
+import { panelSchema } from "./panel-schema.ts";
 import "./outlets.ts";
-import "../gateway/aliases.ts";
+import "./aliases.ts";
 
 export const schema = {
   config: {

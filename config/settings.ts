@@ -1,6 +1,6 @@
 // The validated configuration as the code sees it (README: Configuration). Mirrors config/schema.ts.
 import type { OutletConfig } from "./outlets.ts";
-import type { PanelSettings } from "../panel-agent/config-schema.ts";
+import type { PanelSettings } from "./panel-schema.ts";
 
 export interface Settings {
   config: string | null;

@@ -8,7 +8,7 @@ import type { Logger } from "../log/logger.ts";
 import { connectMqtt } from "../lib/mqtt-connect.ts";
 import { PduDirectory } from "../client/pdu-directory.ts";
 import { Topics } from "../protocol/topics.ts";
-import { resolveButtons, type ButtonBinding } from "./config-schema.ts";
+import { resolveButtons, type ButtonBinding } from "../config/panel-schema.ts";
 import { createPanelDriver, type CreatedDriver } from "./drivers/create-driver.ts";
 import { Panel } from "./panel.ts";
 import { SimServer } from "./sim/sim-server.ts";

@@ -3,7 +3,7 @@
 // behaviour select reaches the firmware's COLD_POLICY register, `pipdu ha remove` clears the device.
 import test, { type ExecutionContext } from "ava";
 import type { MqttClient } from "mqtt";
-import { checkDiscoveryMessage } from "../homeassistant/discovery-rules.ts";
+import { checkDiscoveryMessage } from "./helpers/discovery-rules.ts";
 import { homeAssistantPlugins } from "../homeassistant/plugins.ts";
 import { removeDiscovery } from "../homeassistant/remove-command.ts";
 import { silentLogger } from "../log/logger.ts";

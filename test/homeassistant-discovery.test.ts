@@ -10,7 +10,7 @@ import {
   withRemovals,
   type DiscoveryInput,
 } from "../homeassistant/discovery-payload.ts";
-import { checkDiscoveryMessage } from "../homeassistant/discovery-rules.ts";
+import { checkDiscoveryMessage } from "./helpers/discovery-rules.ts";
 import { Topics } from "../protocol/topics.ts";
 
 const FIXTURES = path.join(import.meta.dirname, "fixtures/homeassistant");

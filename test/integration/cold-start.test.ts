@@ -4,7 +4,7 @@ import fs from "node:fs";
 import test from "ava";
 import { Reg } from "../../protocol/register-map.ts";
 import { createAgent } from "../../pdu-agent/create-agent.ts";
-import { DEFAULT_BRIDGE_PATH, FirmwareBridgeBus } from "../../pdu-agent/hardware/firmware-bridge-bus.ts";
+import { DEFAULT_BRIDGE_PATH, FirmwareBridgeBus } from "../helpers/firmware-bridge-bus.ts";
 import { RegisterClient } from "../../pdu-agent/hardware/register-client.ts";
 import { RegisterOutletController } from "../../pdu-agent/hardware/register-outlet-controller.ts";
 import { silentLogger } from "../../log/logger.ts";
