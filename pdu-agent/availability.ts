@@ -17,6 +17,8 @@ export class Availability implements Feature {
   readonly name = "availability";
   private failures = 0;
   private stopping = false;
+  /** Nothing is re-asserted before the agent's first announcement (which says it anyway). */
+  private announced = false;
   private reasserts: number[] = [];
   private readonly onMessage: (topic: string, payload: Buffer, packet: IPublishPacket) => void;
 
@@ -52,6 +54,7 @@ export class Availability implements Feature {
   }
 
   announce(): Promise<void> {
+    this.announced = true;
     return this.publisher.availability(this.online);
   }
 
@@ -87,7 +90,8 @@ export class Availability implements Feature {
   }
 
   private heard(topic: string, payload: Buffer): void {
-    if (topic !== this.publisher.topics.availability(this.publisher.pduId) || this.stopping) return;
+    const own = this.publisher.topics.availability(this.publisher.pduId);
+    if (topic !== own || this.stopping || !this.announced) return;
     const said = payload.toString("utf8");
     const truth = this.online ? ONLINE : OFFLINE;
     if (said === truth || !this.publisher.connected) return;
