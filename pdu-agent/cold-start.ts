@@ -14,7 +14,6 @@ export const COLD_START_ID_BASE = 10_000;
 
 export class ColdStartWatch implements Feature {
   readonly name = "cold-start";
-  private pending: boolean[] = [];
   private unsubscribe: (() => void) | null = null;
   private refreshing = false;
 
@@ -34,7 +33,7 @@ export class ColdStartWatch implements Feature {
   start(): Promise<void> {
     // While steps are pending, every poll re-reads them (the firmware runs them on its own clock).
     this.unsubscribe = this.store.subscribe((change) => {
-      if (change.kind !== "polled" || this.refreshing || !this.pending.some(Boolean)) return;
+      if (change.kind !== "polled" || this.refreshing || this.actions().length === 0) return;
       this.refreshing = true;
       this.refresh()
         .catch((err: unknown) => this.errors.report("cold-start refresh", err))
@@ -50,27 +49,27 @@ export class ColdStartWatch implements Feature {
 
   /** Re-read the firmware (always when forced, else only while something is pending). */
   private async refresh(force = false): Promise<void> {
-    if (!this.controller.readColdStartPending || (!force && !this.pending.some(Boolean))) return;
-    const next = await this.controller.readColdStartPending();
-    const changed =
-      next.some((p, i) => p !== (this.pending[i] ?? false)) || this.pending.length !== next.length;
-    this.pending = next;
-    if (changed) this.store.setPending("cold_start", this.actions());
+    if (!this.controller.readColdStartPending || (!force && this.actions().length === 0)) return;
+    const next = (await this.controller.readColdStartPending()).flatMap((p, i) => (p ? [i + 1] : []));
+    const now = this.actions().map((a) => a.outlet);
+    if (next.length !== now.length || next.some((n, i) => n !== now[i])) this.set(next);
   }
 
+  /** The firmware's pending steps, as the state store holds them. */
   actions(): PendingAction[] {
-    return this.pending.flatMap((p, i) =>
-      p
-        ? [
-            {
-              id: COLD_START_ID_BASE + i + 1,
-              outlet: i + 1,
-              action: "on" as const,
-              dueAt: null,
-              source: "cold_start" as const,
-            },
-          ]
-        : [],
+    return this.store.pending().filter((a) => a.source === "cold_start");
+  }
+
+  private set(outlets: number[]): void {
+    this.store.setPending(
+      "cold_start",
+      outlets.map((outlet) => ({
+        id: COLD_START_ID_BASE + outlet,
+        outlet,
+        action: "on" as const,
+        dueAt: null,
+        source: "cold_start" as const,
+      })),
     );
   }
 
@@ -88,7 +87,6 @@ export class ColdStartWatch implements Feature {
       try {
         const states = await this.queue.run(() => this.controller.setRelay(outlet, false));
         this.store.switched(states, Date.now());
-        this.pending[outlet - 1] = false;
         ids.push(COLD_START_ID_BASE + outlet);
       } catch (err) {
         this.logger.warn(`cold start of outlet ${outlet} not cancelled: ${(err as Error).message}`, {
@@ -96,7 +94,7 @@ export class ColdStartWatch implements Feature {
         });
       }
     }
-    if (ids.length > 0) this.store.setPending("cold_start", this.actions());
+    if (ids.length > 0) this.set(this.actions().flatMap((a) => (ids.includes(a.id) ? [] : [a.outlet])));
     return ids;
   }
 }
