@@ -107,26 +107,16 @@ export class PduCommandHandler implements CommandHandler<true> {
     };
     const force = command.force === true;
     const own = this.executor.cancel(filter, force);
-    const coldKept = force
-      ? []
-      : this.coldStart
-          .actions()
-          .filter(
-            (a) =>
-              this.isProtected(a.outlet) &&
-              (filter.id === undefined || a.id === filter.id) &&
-              (filter.outlet === undefined || a.outlet === filter.outlet),
-          );
+    const matching = this.coldStart
+      .actions()
+      .filter(
+        (a) =>
+          (filter.id === undefined || a.id === filter.id) &&
+          (filter.outlet === undefined || a.outlet === filter.outlet),
+      );
+    const coldKept = matching.filter((a) => !force && this.isProtected(a.outlet));
     const cold = await Promise.all(
-      this.coldStart
-        .actions()
-        .filter((a) => !coldKept.includes(a))
-        .filter(
-          (a) =>
-            (filter.id === undefined || a.id === filter.id) &&
-            (filter.outlet === undefined || a.outlet === filter.outlet),
-        )
-        .map((a) => this.coldStart.cancel({ id: a.id })),
+      matching.filter((a) => !coldKept.includes(a)).map((a) => this.coldStart.cancel({ id: a.id })),
     );
     const kept = [...own.kept, ...coldKept.map((a) => a.id)];
     const refusal = {

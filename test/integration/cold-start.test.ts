@@ -73,3 +73,56 @@ if (!built && process.env["CI"] === "true")
     t.is(await bus.relayPins(), 0b011, "outlet 3 stayed off");
   },
 );
+
+(built ? test : test.skip)(
+  "the cold-start step of a protected outlet is kept by a cancel without force, and cancelled with it",
+  async (t) => {
+    const bus = await FirmwareBridgeBus.start({ address: 0x42, outlets: 16 });
+    const client = new RegisterClient(bus, 0x42);
+    await client.write(Reg.COLD_POLICY, Uint8Array.of(0, 1, 1));
+    await client.write(Reg.ON_DELAY, Uint8Array.of(0, 20, 50));
+    await client.write(Reg.COMMAND, Uint8Array.of(1));
+    await bus.advance(100);
+    await bus.reset("power");
+    const broker = await startBroker(t, "embedded");
+    const settings = testSettings(t, { mqtt: { url: broker.url }, outlets: [{}, { protected: true }, {}] });
+    const agent = await createAgent({
+      settings,
+      controller: new RegisterOutletController(client, "firmware-bridge", () => bus.close()),
+      logger: silentLogger(),
+    });
+    const observer = await connectClient(t, broker.url, { protocolVersion: 4 });
+    const seen = collectMessages(observer);
+    await observer.subscribeAsync("pipdu/pdu1/#", { qos: 1 });
+    await agent.start();
+    t.teardown(() => agent.stop());
+    const pendingNow = () =>
+      (
+        JSON.parse(seen.filter((m) => m.topic === "pipdu/pdu1/pending").at(-1)?.payload ?? "[]") as {
+          id: number;
+        }[]
+      ).map((p) => p.id);
+    await eventually("two cold-start steps pending", () => (pendingNow().length === 2 ? true : undefined));
+    const send = async (body: Record<string, unknown>) => {
+      await observer.publishAsync("pipdu/pdu1/set", JSON.stringify(body), { qos: 1 });
+      const tx = String(body["transaction"]);
+      return JSON.parse(
+        await eventually(
+          tx,
+          () => seen.find((m) => m.topic === "pipdu/pdu1/result" && m.payload.includes(tx))?.payload,
+        ),
+      ) as Record<string, unknown>;
+    };
+    t.like(await send({ action: "cancel", transaction: "all" }), {
+      status: "ok",
+      cancelled: [10003],
+      skipped: { "10002": { code: "protected_outlet" } },
+    });
+    t.like(await send({ action: "cancel", id: 10002, force: true, transaction: "forced" }), {
+      status: "ok",
+      cancelled: [10002],
+    });
+    await bus.advance(6000); // both delays would have run out
+    t.is(await bus.relayPins(), 0b000, "neither came on");
+  },
+);
