@@ -58,7 +58,7 @@ export class PduDirectory extends EventEmitter<DirectoryEvents> {
     private readonly topics: Topics,
     /** Names this client in commands (transaction prefix, MQTT 5 user property "source"). */
     private readonly source: string,
-    /** The `source` user property of this client's commands (CONTRACT: `panel <id>`, `cli`, …). */
+    /** The `source` user property of this client's commands (`panel <id>`, `cli`, …). */
     private readonly commandSource: string = source,
   ) {
     super();

@@ -23,7 +23,7 @@ export interface CommandHandler<M = unknown> {
 
 const SOURCE_PATTERN = /^[\x20-\x7e]{1,64}$/;
 
-/** Who sent it (CONTRACT: the `source` user property, else the broker-stamped `client_id`, else mqtt). */
+/** Who sent it: the `source` user property, else the client id the broker stamped, else mqtt (README: Source). */
 export function sourceOf(packet: IPublishPacket): string {
   const props = packet.properties?.userProperties ?? {};
   const first = (name: string): string | undefined => {
