@@ -5,9 +5,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { Writable } from "node:stream";
 import type { ExecutionContext } from "ava";
-import winston from "winston";
 import { EmbeddedBroker } from "../../broker/embedded-broker.ts";
 import { loadConfig, type Settings } from "../../config/load.ts";
 import { createLogger, silentLogger, type Logger } from "../../log/logger.ts";
@@ -346,20 +344,4 @@ export async function eventually<T>(
   }
 }
 
-/** A logger that keeps every line (level and message) for a test to read. */
-export function recordingLogger(): { logger: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(chunk.toString().trim());
-      done();
-    },
-  });
-  const logger = winston.createLogger({
-    level: "debug",
-    format: winston.format.printf((info) => `${info.level} ${String(info.message)}`),
-    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- winston's own Stream transport is a TransportStream
-    transports: [new winston.transports.Stream({ stream })],
-  });
-  return { logger, lines };
-}
+export { recordingLogger } from "./recording-logger.ts";

@@ -9,7 +9,7 @@ import { OutletStateStore } from "../../pdu-agent/outlet-state.ts";
 import { PendingPublisher } from "../../pdu-agent/pending-publisher.ts";
 import { Publisher } from "../../pdu-agent/publisher.ts";
 import { Topics } from "../../protocol/topics.ts";
-import { recordingLogger } from "../helpers/system.ts";
+import { recordingLogger } from "../helpers/recording-logger.ts";
 
 const packet = (userProperties?: Record<string, string | string[]>): IPublishPacket => ({
   cmd: "publish",
