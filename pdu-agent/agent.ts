@@ -86,6 +86,8 @@ export class PduAgent {
       this.parts.errors.guard("reconnect", () => this.announce()),
     );
     client.on("offline", () => logger.warn("broker connection lost; reconnecting", { component: "mqtt" }));
+    // An "error" event with no listener would throw and end the process (a refused reconnect, a broken stream).
+    client.on("error", (err) => logger.warn(`MQTT: ${err.message}`, { component: "mqtt" }));
     await this.parts.poll.poll();
     // If the connection drops meanwhile, start-up is done anyway: the next connect announces again.
     await new Promise<void>((resolve) => {
