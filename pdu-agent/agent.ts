@@ -87,7 +87,14 @@ export class PduAgent {
     );
     client.on("offline", () => logger.warn("broker connection lost; reconnecting", { component: "mqtt" }));
     // An "error" event with no listener would throw and end the process (a refused reconnect, a broken stream).
-    client.on("error", (err) => logger.warn(`MQTT: ${err.message}`, { component: "mqtt" }));
+    // Logged when it changes or once a minute, not at every reconnect attempt.
+    let lastError = { text: "", at: 0 };
+    client.on("error", (err) => {
+      const now = Date.now();
+      if (err.message === lastError.text && now - lastError.at < 60_000) return;
+      lastError = { text: err.message, at: now };
+      logger.warn(`MQTT: ${err.message}; retrying`, { component: "mqtt" });
+    });
     await this.parts.poll.poll();
     // If the connection drops meanwhile, start-up is done anyway: the next connect announces again.
     await new Promise<void>((resolve) => {
