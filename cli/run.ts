@@ -46,21 +46,33 @@ export async function runPdu(
 ): Promise<Stop> {
   const { createController } = await import("../pdu-agent/hardware/create-controller.ts");
   const { createAgent } = await import("../pdu-agent/create-agent.ts");
+  // PDUs behind drivers (PIPDU_PDUDAEMON_CONFIG, pdudaemon.pdus), each its own agent beside this one; read
+  // first, so an unreadable PDUDaemon file stops start-up before anything runs.
+  const { driverPdusFromSettings, runDriverPdus } = await import("../pdu-agent/drivers/run-driver-pdus.ts");
+  const driverPdus = await driverPdusFromSettings(settings, logger);
   const controller = await createController(settings, logger);
   const { homeAssistantPlugins } = await import("../homeassistant/plugins.ts");
+  let agent: Awaited<ReturnType<typeof createAgent>>;
   try {
-    const agent = await createAgent({
+    agent = await createAgent({
       settings,
       controller,
       logger,
       plugins: homeAssistantPlugins({ configurationUrl }),
     });
     await agent.start();
-    return () => agent.stop();
   } catch (err) {
     await controller.close();
+    await Promise.allSettled(driverPdus.map((pdu) => pdu.controller.close()));
     throw err;
   }
+  const stopDrivers = await runDriverPdus(driverPdus, logger, () =>
+    homeAssistantPlugins({ configurationUrl }),
+  );
+  return async () => {
+    await stopDrivers();
+    await agent.stop();
+  };
 }
 
 /** Embedded broker (when enabled) + pdu-agent; the agent talks to the embedded broker. */

@@ -1,5 +1,5 @@
 // The one configuration schema. Precedence: defaults < config file < environment (PIPDU_*) < command line.
-import { matching, numberIn, oneOf } from "./formats.ts";
+import { jsonFormat, matching, numberIn, oneOf } from "./formats.ts";
 import { brokerSchema } from "./broker-schema.ts";
 import { isValidBase } from "../protocol/topics.ts";
 import { panelSchema } from "./panel-schema.ts";
@@ -268,6 +268,24 @@ export const schema = {
       default: 16421,
       env: "PIPDU_PDUDAEMON_PORT",
       arg: "pdudaemon.port",
+    },
+    config: {
+      doc: "A PDUDaemon configuration file (JSON): its PDUs run as piPDU PDUs through their drivers, its aliases serve the PDUDaemon API.",
+      format: "optional-string",
+      default: null as string | null,
+      env: "PIPDU_PDUDAEMON_CONFIG",
+      arg: "pdudaemon.config",
+    },
+    pdus: {
+      doc: 'Driver-backed PDUs as in PDUDaemon\'s "pdus": {"10.0.0.5":{"driver":"snmpv1","community":"private",…}}. Env value is JSON.',
+      format: jsonFormat("pdudaemon-pdus", (value: unknown) => {
+        if (typeof value !== "object" || value === null || Array.isArray(value))
+          throw new Error('must be an object such as {"10.0.0.5":{"driver":"snmpv1",…}}');
+      }),
+      default: {} as Record<string, unknown>,
+      env: "PIPDU_PDUDAEMON_PDUS",
+      // Entries carry communities, pass phrases and passwords.
+      sensitive: true,
     },
   },
   gateway: {

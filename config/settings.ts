@@ -45,7 +45,8 @@ export interface Settings {
   commands: { defaultCycleDelay: number; maxDelay: number; maxPending: number };
   energy: { saveInterval: number };
   http: { port: number };
-  pdudaemon: { port: number };
+  /** config and pdus: driver-backed PDUs (docs/drivers.md); always set by the schema. */
+  pdudaemon: { port: number; config?: string | null; pdus?: Record<string, unknown> };
   gateway: {
     enabled: boolean;
     host: string;

@@ -13,6 +13,7 @@ import { connectMqtt } from "../lib/mqtt-connect.ts";
 import type { Logger } from "../log/logger.ts";
 import { Topics } from "../protocol/topics.ts";
 import { normaliseAliases } from "./aliases.ts";
+import { pdudaemonAliases } from "../config/pdudaemon-config.ts";
 import { TokenCheck } from "./auth.ts";
 import { createApp } from "./http-app.ts";
 import { LiveEvents } from "./live-events.ts";
@@ -53,6 +54,8 @@ export class Gateway {
   async start(): Promise<GatewayAddress> {
     const { settings, logger } = this.options;
     const { mqtt, gateway } = settings;
+    // A PDUDaemon config file's aliases, then piPDU's own (which win on a clash).
+    const aliases = normaliseAliases({ ...(await pdudaemonAliases(settings)), ...gateway.aliases });
     this.client = await connectMqtt({
       url: mqtt.url,
       clientId: `pipdu-gateway-${randomBytes(4).toString("hex")}`,
@@ -76,7 +79,7 @@ export class Gateway {
       directory,
       commands,
       tokens,
-      aliases: normaliseAliases(gateway.aliases),
+      aliases,
     });
     const events = new LiveEvents(directory);
     this.events = events;

@@ -1,6 +1,7 @@
 // Turns what a client typed (a PDU id, an outlet number with or without leading zeros, an outlet name)
 // into a PDU and an outlet on the bus, or an error that says what exists.
 import type { OutletView, PduDirectory, PduView } from "../client/pdu-directory.ts";
+import { pduIdFromHostname } from "../config/pdudaemon-config.ts";
 import { printable } from "./pdudaemon-request.ts";
 
 export type Resolved<T> =
@@ -8,7 +9,11 @@ export type Resolved<T> =
   | { ok: false; code: "unknown_pdu" | "unknown_outlet" | "pdu_offline"; message: string };
 
 export function resolvePdu(directory: PduDirectory, hostname: string): Resolved<PduView> {
-  const pdu = directory.get(hostname) ?? directory.get(hostname.toLowerCase());
+  // A PDUDaemon hostname (`PDU05.lab`) names the driver-backed PDU whose id is derived from it (`pdu05-lab`).
+  const pdu =
+    directory.get(hostname) ??
+    directory.get(hostname.toLowerCase()) ??
+    directory.get(pduIdFromHostname(hostname));
   if (!pdu?.info) {
     const known = directory
       .list()

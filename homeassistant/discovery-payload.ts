@@ -169,7 +169,11 @@ export function buildDiscovery(input: DiscoveryInput): DevicePayload {
     identifiers: [id],
     name: input.deviceName,
     manufacturer: "piPDU",
-    model: "piPDU smart rack PDU",
+    // A PDU behind a driver (docs/drivers.md) is another make: say which driver serves it.
+    model:
+      input.hardwareKind === "driver"
+        ? `PDU through piPDU's ${input.firmwareVersion.split(" ")[0] ?? ""} driver`
+        : "piPDU smart rack PDU",
     sw_version: input.firmwareVersion,
     hw_version: input.hardwareKind,
   };

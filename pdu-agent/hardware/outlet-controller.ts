@@ -7,7 +7,8 @@ export type ColdStartPolicy = "off" | "on" | "last";
 export const COLD_START_POLICIES: readonly ColdStartPolicy[] = ["off", "on", "last"];
 
 export interface HardwareInfo {
-  kind: "arduino-mega" | "simulator" | "firmware-bridge";
+  /** "driver": a network or command-line PDU behind one of pdu-agent/drivers/. */
+  kind: "arduino-mega" | "simulator" | "firmware-bridge" | "driver";
   firmwareVersion: string;
   protocolVersion: number;
   outletCount: number;
