@@ -72,7 +72,19 @@ function describeProblems(config: Config, message: string): string[] {
   });
 }
 
-const sensitiveKeys = new Set(["mqtt.password"]);
+/** Every key the schema marks `sensitive` (passwords, tokens, PDU entries with communities): never shown. */
+const sensitiveKeys = sensitiveIn(schema);
+
+function sensitiveIn(node: object, prefix = "", keys = new Set<string>()): Set<string> {
+  for (const [name, value] of Object.entries(node)) {
+    if (typeof value !== "object" || value === null) continue;
+    const key = `${prefix}${name}`;
+    if ("default" in value) {
+      if ((value as { sensitive?: unknown }).sensitive === true) keys.add(key);
+    } else sensitiveIn(value as object, `${key}.`, keys);
+  }
+  return keys;
+}
 
 function safeGet(config: Config, key: string): unknown {
   try {

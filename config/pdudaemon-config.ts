@@ -18,6 +18,8 @@ export interface DriverPduConfig {
   retryDelay: number;
   /** Every key of the entry, as upstream's driver reads them. */
   options: Record<string, unknown>;
+  /** Where the entry is written (the file, or `pdudaemon.pdus`), for messages about it. */
+  source?: string;
 }
 
 export interface PdudaemonFile {
@@ -33,6 +35,9 @@ export interface PdudaemonFile {
 export function pduIdFromHostname(hostname: string): string {
   return hostname.toLowerCase().replace(/[^a-z0-9_-]/g, "-");
 }
+
+/** `<base>/response/…` carries MQTT 5 responses to requesters; a PDU there would share their topics. */
+const RESERVED_IDS = new Set(["response"]);
 
 export class PdudaemonConfigError extends Error {
   constructor(message: string) {
@@ -111,6 +116,10 @@ export function parsePdus(value: unknown, problems: string[]): DriverPduConfig[]
       problems.push(`PDU ${name}: a hostname must be 1 to 64 characters`);
       continue;
     }
+    if (RESERVED_IDS.has(pduId)) {
+      problems.push(`PDU ${name}: its id "${pduId}" is the topic level of MQTT responses; rename it`);
+      continue;
+    }
     const other = seen.get(pduId);
     if (other !== undefined) {
       problems.push(`PDU ${name}: its id "${pduId}" is already taken by "${other}"; rename one of them`);
@@ -133,10 +142,11 @@ export function parsePdus(value: unknown, problems: string[]): DriverPduConfig[]
 }
 
 function parseAliases(value: unknown, problems: string[]): PdudaemonFile["aliases"] {
-  const out: PdudaemonFile["aliases"] = {};
+  // Entries, then fromEntries: an alias named "__proto__" becomes a key, not the object's prototype.
+  const out: [string, { hostname: string; port: string }][] = [];
   if (!isObject(value)) {
     problems.push('aliases: must be an object such as {"dut1":{"hostname":"pdu1","port":3}}');
-    return out;
+    return {};
   }
   for (const [alias, target] of Object.entries(value)) {
     const name = JSON.stringify(alias.slice(0, 80));
@@ -149,9 +159,9 @@ function parseAliases(value: unknown, problems: string[]): PdudaemonFile["aliase
       problems.push(`alias ${name}: must be {"hostname":<a PDU>,"port":<an outlet>}`);
       continue;
     }
-    out[alias] = { hostname: pduIdFromHostname(hostname), port: String(port) };
+    out.push([alias, { hostname: pduIdFromHostname(hostname), port: String(port) }]);
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 function whole(value: unknown, fallback: number): number | null {
@@ -172,25 +182,34 @@ export async function driverPduConfigs(
 ): Promise<{ pdus: DriverPduConfig[]; problems: string[]; notes: string[] }> {
   const { config = null, pdus = {} } = settings.pdudaemon;
   const file = config === null ? null : await readPdudaemonFile(config);
-  const problems = [...(file?.problems ?? [])];
+  const problems = (file?.problems ?? []).map((line) => `${config ?? ""}: ${line}`);
   const notes: string[] = [];
   const port = file?.daemon.port ?? null;
   if (port !== null && port !== settings.pdudaemon.port)
     notes.push(
       `${config ?? ""}: daemon.port ${port} is not used; piPDU serves the PDUDaemon API (HTTP and TCP) on pdudaemon.port ${settings.pdudaemon.port} (PIPDU_PDUDAEMON_PORT)`,
     );
-  const own = parsePdus(pdus, problems);
-  const all = [...(file?.pdus ?? [])];
+  const ownProblems: string[] = [];
+  const own = parsePdus(pdus, ownProblems).map((pdu) => ({ ...pdu, source: "pdudaemon.pdus" }));
+  problems.push(...ownProblems.map((line) => `pdudaemon.pdus: ${line}`));
+  const all = (file?.pdus ?? []).map((pdu) => ({ ...pdu, source: config ?? "" }));
   for (const pdu of own) {
     if (all.some((p) => p.pduId === pdu.pduId))
       problems.push(
-        `PDU "${pdu.hostname}": declared both in ${config ?? ""} and in pdudaemon.pdus; the file wins`,
+        `pdudaemon.pdus: PDU "${pdu.hostname}": also declared in ${config ?? ""}, whose entry wins`,
       );
     else all.push(pdu);
   }
+  for (const [alias, target] of Object.entries(file?.aliases ?? {}))
+    if (target.hostname !== settings.pdu.id && !all.some((p) => p.pduId === target.hostname))
+      notes.push(
+        `${config ?? ""}: alias "${alias}" names PDU "${target.hostname}", which is neither in its pdus nor this piPDU; requests by this alias fail unless a PDU "${target.hostname}" is on the bus`,
+      );
   const local = all.find((p) => p.pduId === settings.pdu.id);
   if (local) {
-    problems.push(`PDU "${local.hostname}": its id "${local.pduId}" is this piPDU's own pdu.id; not started`);
+    problems.push(
+      `${local.source}: PDU "${local.hostname}": its id "${local.pduId}" is this piPDU's own pdu.id; not started`,
+    );
   }
   return { pdus: all.filter((p) => p !== local), problems, notes };
 }

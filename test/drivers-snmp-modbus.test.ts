@@ -1,24 +1,11 @@
 // The SNMP and Modbus drivers against real servers: snmpd (v1 community and v3 user with SHA + AES) and
 // pymodbus. Each switch is checked on the device's own record and read back through the driver.
 import test from "ava";
-import type { DriverPduConfig } from "../config/pdudaemon-config.ts";
 import { DriverController } from "../pdu-agent/drivers/driver-controller.ts";
 import { ModbusTcp } from "../pdu-agent/drivers/modbustcp.ts";
-import { DriverOptions } from "../pdu-agent/drivers/options.ts";
 import { Snmp } from "../pdu-agent/drivers/snmp.ts";
 import { hasPymodbus, hasSnmpd, startModbusServer, startSnmpd } from "./helpers/protocol-servers.ts";
-
-function options(hostname: string, entry: Record<string, unknown>): DriverOptions {
-  const config: DriverPduConfig = {
-    hostname,
-    pduId: hostname,
-    driver: String(entry["driver"]),
-    retries: 1,
-    retryDelay: 0,
-    options: entry,
-  };
-  return new DriverOptions(config);
-}
+import { driverOptions } from "./helpers/driver-options.ts";
 
 function controller(io: Snmp | ModbusTcp, driver: string): DriverController {
   return new DriverController(io, { driver, address: "test", outletCount: 8, retries: 2, retryDelay: 0 });
@@ -29,7 +16,7 @@ function controller(io: Snmp | ModbusTcp, driver: string): DriverController {
   async (t) => {
     const snmpd = await startSnmpd(t);
     const io = new Snmp(
-      options(`127.0.0.1:${snmpd.port}`, {
+      driverOptions(`127.0.0.1:${snmpd.port}`, {
         driver: "snmpv1",
         community: "private",
         oid: ".1.3.6.1.4.1.318.1.1.4.4.2.1.3.*",
@@ -59,7 +46,7 @@ function controller(io: Snmp | ModbusTcp, driver: string): DriverController {
   async (t) => {
     const snmpd = await startSnmpd(t);
     const io = new Snmp(
-      options(`127.0.0.1:${snmpd.port}`, {
+      driverOptions(`127.0.0.1:${snmpd.port}`, {
         driver: "snmpv3",
         username: "pipdu",
         authpassphrase: "pipdu-auth-pass",
@@ -87,7 +74,7 @@ test("an SNMP MIB object piPDU does not know is a configuration problem naming t
   t.throws(
     () =>
       new Snmp(
-        options("10.0.0.9", {
+        driverOptions("10.0.0.9", {
           driver: "snmpv1",
           community: "private",
           mib: "OTHER-MIB",
@@ -105,7 +92,10 @@ test("an SNMP MIB object piPDU does not know is a configuration problem naming t
   "modbustcp writes coil n for outlet n on the given unit and reads the coils back",
   async (t) => {
     const board = await startModbusServer(t);
-    const io = new ModbusTcp(options("127.0.0.1", { driver: "modbustcp", port: board.port, slave: 1 }), 8);
+    const io = new ModbusTcp(
+      driverOptions("127.0.0.1", { driver: "modbustcp", port: board.port, slave: 1 }),
+      8,
+    );
     const c = controller(io, "modbustcp");
     t.teardown(() => c.close());
     t.deepEqual(await c.setRelay(8, true), [false, false, false, false, false, false, false, true]);
@@ -115,7 +105,7 @@ test("an SNMP MIB object piPDU does not know is a configuration problem naming t
 );
 
 test("modbustcp to a closed port fails with where it tried, after `retries` attempts", async (t) => {
-  const io = new ModbusTcp(options("127.0.0.1", { driver: "modbustcp", port: 1 }), 8);
+  const io = new ModbusTcp(driverOptions("127.0.0.1", { driver: "modbustcp", port: 1 }), 8);
   const c = controller(io, "modbustcp");
   t.teardown(() => c.close());
   await t.throwsAsync(c.setRelay(1, true), { message: /Modbus 127\.0\.0\.1:1 unit 1: .*\(2 attempts\)$/ });
@@ -124,7 +114,7 @@ test("modbustcp to a closed port fails with where it tried, after `retries` atte
 (hasPymodbus ? test : test.skip)("modbustcp with coil_offset -1 makes outlet 1 coil address 0", async (t) => {
   const board = await startModbusServer(t);
   const io = new ModbusTcp(
-    options("127.0.0.1", { driver: "modbustcp", port: board.port, unit: 1, coil_offset: -1 }),
+    driverOptions("127.0.0.1", { driver: "modbustcp", port: board.port, unit: 1, coil_offset: -1 }),
     4,
   );
   const c = new DriverController(io, {

@@ -1,7 +1,7 @@
 // Tasmota over MQTT on a real Mosquitto: an emulated device (per https://tasmota.github.io/docs/MQTT/ —
 // cmnd/<topic>/POWER<n>, answers on stat/<topic>/RESULT and POWER<n>, tele/<topic>/SENSOR with ENERGY)
 // switched through the driver; hostile payloads on the device's topics change nothing.
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
 import type { MqttClient } from "mqtt";
 import type { DriverPduConfig } from "../config/pdudaemon-config.ts";
 import { silentLogger } from "../log/logger.ts";
@@ -91,10 +91,8 @@ async function fakeTasmota(client: MqttClient, relays: boolean[], commands: stri
   },
 );
 
-(hasMosquitto ? test : test.skip)("tasmota-mqtt fails a switch the device never confirms", async (t) => {
-  t.timeout(20_000);
-  const broker = await startBroker(t, "mosquitto");
-  const settings = testSettings(t, { mqtt: { url: broker.url, protocol: "3.1.1" }, pdu: { id: "gone" } });
+function goneDevice(t: ExecutionContext, url: string): DriverController {
+  const settings = testSettings(t, { mqtt: { url, protocol: "3.1.1" }, pdu: { id: "gone" } });
   const config: DriverPduConfig = {
     hostname: "gone",
     pduId: "gone",
@@ -112,5 +110,59 @@ async function fakeTasmota(client: MqttClient, relays: boolean[], commands: stri
     retryDelay: 0,
   });
   t.teardown(() => c.close());
+  return c;
+}
+
+(hasMosquitto ? test : test.skip)(
+  "tasmota-mqtt does not take a state heard before the command as the device's confirmation",
+  async (t) => {
+    t.timeout(20_000);
+    const broker = await startBroker(t, "mosquitto");
+    const other = await connectClient(t, broker.url, { clientId: "someone" });
+    const c = goneDevice(t, broker.url);
+    // The last word heard said ON; then the device went quiet.
+    await other.publishAsync("stat/gone/POWER1", "ON", { qos: 1, retain: true });
+    t.deepEqual(await c.readRelays(), [true]);
+    await t.throwsAsync(c.setRelay(1, true), { message: /Tasmota gone did not confirm POWER1 within 5 s/ });
+  },
+);
+
+(hasMosquitto ? test : test.skip)(
+  "tasmota-mqtt fails a switch when the broker is gone instead of waiting for it to come back",
+  async (t) => {
+    t.timeout(20_000);
+    const broker = await startBroker(t, "mosquitto");
+    const other = await connectClient(t, broker.url, { clientId: "someone" });
+    const c = goneDevice(t, broker.url);
+    await other.publishAsync("stat/gone/POWER1", "OFF", { qos: 1, retain: true });
+    t.deepEqual(await c.readRelays(), [false]);
+    await broker.stop();
+    await t.throwsAsync(c.setRelay(1, true), { message: /Tasmota gone did not confirm POWER1 within 5 s/ });
+  },
+);
+
+(hasMosquitto ? test : test.skip)("tasmota-mqtt fails a switch the device never confirms", async (t) => {
+  t.timeout(20_000);
+  const broker = await startBroker(t, "mosquitto");
+  const c = goneDevice(t, broker.url);
   await t.throwsAsync(c.setRelay(1, true), { message: /Tasmota gone did not confirm POWER1 within 5 s/ });
 });
+
+(hasMosquitto ? test : test.skip)(
+  "tasmota-mqtt hears the device again after the broker restarts (its subscriptions come back)",
+  async (t) => {
+    t.timeout(30_000);
+    const broker = await startBroker(t, "mosquitto");
+    const c = goneDevice(t, broker.url);
+    const before = await connectClient(t, broker.url, { clientId: "someone" });
+    await before.publishAsync("stat/gone/POWER1", "OFF", { qos: 1, retain: true });
+    t.deepEqual(await c.readRelays(), [false]);
+    await broker.restart();
+    const after = await connectClient(t, broker.url, { clientId: "someone-else" });
+    await eventually("stat/gone/POWER1 heard after the restart", async () => {
+      await after.publishAsync("stat/gone/POWER1", "ON", { qos: 1 });
+      return (await c.readRelays())[0] === true ? true : undefined;
+    });
+    t.deepEqual(await c.readRelays(), [true]);
+  },
+);

@@ -4,7 +4,13 @@
 import { CoalescedWriter, readJson } from "../../lib/durable-file.ts";
 import { realSleep, type Sleep } from "../../lib/sleep.ts";
 import { HardwareError, type HardwareInfo, type OutletController } from "../hardware/outlet-controller.ts";
-import type { LinkCounters } from "../hardware/register-client.ts";
+import { noLinkCounters, type LinkCounters } from "../hardware/register-client.ts";
+
+/**
+ * No outlet of a rack PDU carries more; a higher figure is a device's garbage, and taken as a reading it would
+ * fill the energy counters (which never go back) and trip the overload budget.
+ */
+const MAX_OUTLET_AMPS = 100;
 
 export interface DeviceIo {
   /** Switch one outlet (1-based); resolves once the device accepted it. */
@@ -36,15 +42,7 @@ export class DriverController implements OutletController {
   private readonly saved: CoalescedWriter | null;
   private loaded = false;
   private readonly closing = new AbortController();
-  private readonly stats: LinkCounters = {
-    transactions: 0,
-    crcErrors: 0,
-    nacks: 0,
-    ioErrors: 0,
-    shortReads: 0,
-    retries: 0,
-    failures: 0,
-  };
+  private readonly stats: LinkCounters = noLinkCounters();
 
   constructor(
     private readonly io: DeviceIo,
@@ -107,7 +105,7 @@ export class DriverController implements OutletController {
       }
     }
     this.stats.failures++;
-    const message = last instanceof Error ? last.message : String(last);
+    const message = oneLine(last instanceof Error ? last.message : String(last));
     const attempts = this.options.retries === 1 ? "" : ` (${this.options.retries} attempts)`;
     throw new HardwareError(
       last instanceof HardwareError ? last.code : "link",
@@ -121,7 +119,7 @@ export class DriverController implements OutletController {
       : [];
     return Array.from({ length: this.outletCount }, (_, i) => {
       const a = currents[i];
-      return typeof a === "number" && Number.isFinite(a) && a >= 0 ? a : 0;
+      return typeof a === "number" && a >= 0 && a <= MAX_OUTLET_AMPS ? a : 0;
     });
   }
 
@@ -150,7 +148,7 @@ export class DriverController implements OutletController {
   private readonly named = (err: unknown): never => {
     throw new HardwareError(
       "link",
-      `${this.options.driver} ${this.options.address}: ${(err as Error).message}`,
+      `${this.options.driver} ${this.options.address}: ${oneLine((err as Error).message)}`,
     );
   };
 
@@ -163,4 +161,13 @@ export class DriverController implements OutletController {
       throw err;
     }
   }
+}
+
+/**
+ * A device's or a command's words (a Shelly error, a script's stderr) go into logs and MQTT results: one line,
+ * no terminal escapes, bounded.
+ */
+function oneLine(text: string): string {
+  const clipped = text.length > 300 ? `${text.slice(0, 300)}…` : text;
+  return clipped.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
 }

@@ -2,12 +2,13 @@
 // own settings (PDU id, name, outlet count, state directory), ready for a pdu-agent like any piPDU.
 // A driver piPDU does not have, or an entry it cannot use, is reported by name and the others still run.
 import path from "node:path";
+import { validateOutlets } from "../../config/outlets.ts";
 import { driverPduConfigs, type DriverPduConfig } from "../../config/pdudaemon-config.ts";
 import type { Settings } from "../../config/settings.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { OutletController } from "../hardware/outlet-controller.ts";
 import { DriverController } from "./driver-controller.ts";
-import { DriverOptions } from "./options.ts";
+import { DriverOptions, ownEntry } from "./options.ts";
 import { DRIVER_NAMES, DRIVERS } from "./registry.ts";
 
 export interface DriverPdu {
@@ -37,7 +38,7 @@ export async function driverPdusFromSettings(settings: Settings, logger: Logger)
 
 async function driverPdu(pdu: DriverPduConfig, base: Settings, logger: Logger): Promise<DriverPdu> {
   const options: DriverOptions = new DriverOptions(pdu);
-  const entry = DRIVERS[pdu.driver];
+  const entry = ownEntry(DRIVERS, pdu.driver);
   if (!entry)
     options.fail(
       `driver "${pdu.driver}" is not supported by piPDU; not started (supported: ${DRIVER_NAMES.join(", ")})`,
@@ -75,5 +76,12 @@ function outletNames(options: DriverOptions, count: number): Settings["outlets"]
   const names = options.stringList("outlet_names");
   if (names === null) return [];
   if (names.length > count) options.fail(`"outlet_names" lists ${names.length} names for ${count} outlets`);
-  return names.map((name) => ({ name }));
+  const outlets = names.map((name) => ({ name }));
+  // The same rules as piPDU's own outlet names: they reach the panel's LCD, the web page and Home Assistant.
+  try {
+    validateOutlets(outlets);
+  } catch (err) {
+    options.fail(`"outlet_names": ${(err as Error).message}`);
+  }
+  return outlets;
 }

@@ -17,7 +17,8 @@ export class DriverOptions {
   }
 
   fail(message: string): never {
-    throw new DriverConfigError(`PDU "${this.pdu.hostname}" (${this.pdu.driver}): ${message}`);
+    const where = this.pdu.source === undefined ? "" : `${this.pdu.source}: `;
+    throw new DriverConfigError(`${where}PDU "${this.pdu.hostname}" (${this.pdu.driver}): ${message}`);
   }
 
   has(key: string): boolean {
@@ -68,6 +69,11 @@ export class DriverOptions {
       this.fail(`"${key}" must be a list of names`);
     return value as string[];
   }
+}
+
+/** table[key] when key is the table's own (a config value "constructor" or "__proto__" names nothing). */
+export function ownEntry<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
 }
 
 /** "host", "host:port" or "[v6]:port" → host and port (the fallback when none is given). */

@@ -12,8 +12,11 @@ const RETRY_START_MS = 30_000;
 
 export { driverPdusFromSettings };
 
-/** Starts the PDUs from driverPdusFromSettings(); resolves with the function that stops them all. */
-export async function runDriverPdus(
+/**
+ * Starts the PDUs from driverPdusFromSettings() without waiting for their devices (one that does not answer
+ * would hold back what starts after, such as the gateway); resolves with the function that stops them all.
+ */
+export function runDriverPdus(
   pdus: DriverPdu[],
   logger: Logger,
   plugins: (settings: Settings) => AgentPlugin[],
@@ -21,6 +24,7 @@ export async function runDriverPdus(
 ): Promise<() => Promise<void>> {
   const agents: PduAgent[] = [];
   const timers = new Set<NodeJS.Timeout>();
+  const starting = new Set<Promise<void>>();
   let stopping = false;
 
   const start = async (pdu: DriverPdu): Promise<void> => {
@@ -32,39 +36,41 @@ export async function runDriverPdus(
         plugins: plugins(pdu.settings),
       });
       await agent.start();
-      if (stopping) {
-        await agent.stop();
-        return;
-      }
       agents.push(agent);
-      logger.info(`PDU "${pdu.hostname}" (${pdu.driver}) is ${pdu.pduId} on MQTT`, { component: "drivers" });
+      if (!stopping)
+        logger.info(`PDU "${pdu.hostname}" (${pdu.driver}) is ${pdu.pduId} on MQTT`, {
+          component: "drivers",
+        });
     } catch (err) {
       // The device is read before the agent connects, so a failed start holds nothing but the controller,
-      // which the next attempt reuses.
-      if (stopping) {
-        await pdu.controller.close().catch(() => undefined);
-        return;
-      }
+      // which the next attempt reuses (or the stop closes).
+      if (stopping) return;
       logger.warn(
         `PDU "${pdu.hostname}" (${pdu.driver}) did not start: ${(err as Error).message}; trying again in ${retryStartMs / 1000} s`,
         { component: "drivers" },
       );
       const timer = setTimeout(() => {
         timers.delete(timer);
-        void start(pdu);
+        track(pdu);
       }, retryStartMs);
       timers.add(timer);
     }
   };
-  await Promise.all(pdus.map(start));
+  const track = (pdu: DriverPdu): void => {
+    const run = start(pdu).finally(() => starting.delete(run));
+    starting.add(run);
+  };
+  pdus.forEach(track);
 
-  return async () => {
+  return Promise.resolve(async () => {
     stopping = true;
     for (const timer of timers) clearTimeout(timer);
+    // A start under way ends within its driver's timeouts; its agent is then stopped with the others.
+    await Promise.allSettled([...starting]);
     const running = new Set(agents.map((agent) => agent.pduId));
     await Promise.allSettled([
       ...agents.splice(0).map((agent) => agent.stop()),
       ...pdus.filter((pdu) => !running.has(pdu.pduId)).map((pdu) => pdu.controller.close()),
     ]);
-  };
+  });
 }

@@ -4,7 +4,7 @@
 // After a set the same object is read back; where the agent does not let it be read, the state piPDU set is kept.
 import snmp from "net-snmp";
 import type { DeviceIo } from "./driver-controller.ts";
-import { splitHostPort, type DriverOptions } from "./options.ts";
+import { ownEntry, splitHostPort, type DriverOptions } from "./options.ts";
 
 /** MIB objects by name (PDUDaemon resolves MIBs through pysnmp; piPDU knows the ones PDUs use). */
 export const KNOWN_OBJECTS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
@@ -45,6 +45,8 @@ export class Snmp implements DeviceIo {
   private readonly current: { template: string; scale: number } | null;
   /** null until the first read says whether the agent lets the object be read. */
   private readable: boolean | null = null;
+  /** Why the last datagram could not be decoded; net-snmp reports it as an "error" event, fatal unheard. */
+  private garbled: string | null = null;
 
   constructor(
     options: DriverOptions,
@@ -57,6 +59,8 @@ export class Snmp implements DeviceIo {
     this.off =
       options.integer("offsetting", null, -2147483648, 2147483647) ??
       options.fail('"offsetting" is required');
+    if (this.on === this.off)
+      options.fail('"onsetting" and "offsetting" must differ, or no state could be read back');
     const currentOid = options.string("current_oid");
     this.current =
       currentOid === null
@@ -66,6 +70,7 @@ export class Snmp implements DeviceIo {
             scale: options.number("current_scale", 1, 0, 1000),
           };
     const { host, port } = splitHostPort(options.hostname, 161);
+    if (port < 1 || port > 65535) options.fail("the port after the host must be 1 to 65535");
     const common = { port, retries: 1, timeout: 2000 };
     if (version === "snmpv1") {
       const community = options.string("community") ?? options.fail('snmpv1 needs a "community"');
@@ -74,6 +79,9 @@ export class Snmp implements DeviceIo {
       const name = options.string("username") ?? options.fail('snmpv3 needs a "username"');
       this.session = snmp.createV3Session(host, v3User(options, name), { ...common, version: snmp.Version3 });
     }
+    this.session.on("error", (err: Error) => {
+      this.garbled = err.message.slice(0, 100);
+    });
   }
 
   /** The object of one outlet: `*` in the template is the port, as upstream. */
@@ -88,7 +96,7 @@ export class Snmp implements DeviceIo {
         [{ oid, type: snmp.ObjectType.Integer, value: on ? this.on : this.off }],
         (err, varbinds) => {
           const bad = varbinds?.find((vb) => snmp.isVarbindError(vb));
-          if (err) reject(new Error(`SNMP set ${oid}: ${err.message}`));
+          if (err) reject(new Error(`SNMP set ${oid}: ${this.why(err)}`));
           else if (bad) reject(new Error(`SNMP set ${oid}: ${snmp.varbindError(bad)}`));
           else resolve();
         },
@@ -114,7 +122,7 @@ export class Snmp implements DeviceIo {
         this.readable = false;
         return [];
       }
-      throw new Error(`SNMP get: ${(err as Error).message}`);
+      throw new Error(`SNMP get: ${this.why(err as Error)}`);
     }
   }
 
@@ -126,12 +134,19 @@ export class Snmp implements DeviceIo {
     );
     const varbinds = await new Promise<snmp.Varbind[]>((resolve, reject) => {
       this.session.get(oids, (err, vbs) =>
-        err ? reject(new Error(`SNMP get current: ${err.message}`)) : resolve(vbs ?? []),
+        err ? reject(new Error(`SNMP get current: ${this.why(err)}`)) : resolve(vbs ?? []),
       );
     });
     return varbinds.map((vb) =>
       !snmp.isVarbindError(vb) && typeof vb.value === "number" ? vb.value * current.scale : 0,
     );
+  }
+
+  /** A timeout after answers that were not SNMP says so. */
+  private why(err: Error): string {
+    const garbled = this.garbled;
+    this.garbled = null;
+    return garbled === null ? err.message : `${err.message} (answer is not SNMP: ${garbled})`;
   }
 
   close(): Promise<void> {
@@ -146,7 +161,8 @@ function objectTemplate(options: DriverOptions): string {
   if ((oid === null) === (mib === null)) options.fail('needs either "oid" or "mib" + "controlpoint"');
   if (oid !== null) return numericOid(options, "oid", oid);
   const point = options.requiredString("controlpoint");
-  const base = KNOWN_OBJECTS[mib ?? ""]?.[point];
+  const objects = ownEntry(KNOWN_OBJECTS, mib ?? "");
+  const base = objects === undefined ? undefined : ownEntry(objects, point);
   if (base === undefined)
     options.fail(
       `"${mib ?? ""}::${point}" is not a MIB object piPDU knows; give its numeric "oid" with * for the port`,
@@ -170,7 +186,7 @@ function v3User(options: DriverOptions, name: string): snmp.User {
   const privName = options.string("priv_protocol");
   const pick = <T>(table: Record<string, T>, key: string, value: string | null, fallback: T): T => {
     if (value === null) return fallback;
-    const found = table[value];
+    const found = ownEntry(table, value);
     if (found === undefined) options.fail(`"${key}" ${value} is not one of ${Object.keys(table).join(", ")}`);
     return found;
   };
@@ -187,6 +203,8 @@ function v3User(options: DriverOptions, name: string): snmp.User {
     privName,
     privKey === null ? snmp.PrivProtocols.none : snmp.PrivProtocols.des,
   );
+  // Privacy without authentication does not exist in SNMPv3: quietly sending in clear text would be worse.
+  if (authKey === null && privKey !== null) options.fail('"privpassphrase" needs an "authpassphrase"');
   if (authKey === null) return { name, level: snmp.SecurityLevel.noAuthNoPriv };
   if (privKey === null) return { name, level: snmp.SecurityLevel.authNoPriv, authProtocol, authKey };
   return { name, level: snmp.SecurityLevel.authPriv, authProtocol, authKey, privProtocol, privKey };

@@ -38,8 +38,12 @@ export class TasmotaMqtt implements DeviceIo {
 
   async switch(outlet: number, on: boolean): Promise<void> {
     const client = await this.connected();
+    // Only an answer to this command confirms it: a state heard before may be a device that has since gone.
+    this.states[outlet - 1] = null;
     const confirmed = this.until(() => this.states[outlet - 1] === on);
-    await client.publishAsync(`cmnd/${this.topic}/POWER${outlet}`, on ? "ON" : "OFF", { qos: 1 });
+    // Not awaited: while the broker is away a QoS 1 publish waits for it to return; the confirmation's
+    // timeout is what bounds the command.
+    this.send(client, `cmnd/${this.topic}/POWER${outlet}`, on ? "ON" : "OFF");
     if (!(await confirmed))
       throw new Error(`Tasmota ${this.topic} did not confirm POWER${outlet} within ${CONFIRM_MS / 1000} s`);
   }
@@ -49,7 +53,7 @@ export class TasmotaMqtt implements DeviceIo {
     if (this.states.every((s) => s === null)) {
       // Nothing heard yet: ask (the answer comes on stat/<topic>/RESULT).
       const heard = this.until(() => this.states.some((s) => s !== null));
-      await client.publishAsync(`cmnd/${this.topic}/STATE`, "", { qos: 1 });
+      this.send(client, `cmnd/${this.topic}/STATE`, "");
       if (!(await heard))
         throw new Error(`Tasmota ${this.topic} did not answer on stat/${this.topic}/RESULT`);
     }
@@ -63,7 +67,8 @@ export class TasmotaMqtt implements DeviceIo {
 
   async close(): Promise<void> {
     this.abort.abort();
-    await this.client?.endAsync();
+    // Forced: a graceful end waits for in-flight QoS 1 messages, forever while the broker is away.
+    await this.client?.endAsync(true);
     this.client = null;
   }
 
@@ -90,6 +95,10 @@ export class TasmotaMqtt implements DeviceIo {
       });
     }
     for (const wake of this.waiters) wake();
+  }
+
+  private send(client: MqttClient, topic: string, payload: string): void {
+    client.publish(topic, payload, { qos: 1 }, () => undefined);
   }
 
   private setState(n: number, state: boolean | null): void {
@@ -134,14 +143,10 @@ export class TasmotaMqtt implements DeviceIo {
       signal: this.abort.signal,
     });
     client.on("message", (topic, payload) => this.receive(topic, payload));
-    client.on("connect", () => void this.subscribe(client));
-    await this.subscribe(client);
+    // After a reconnect MQTT.js subscribes again by itself (connectMqtt sets `resubscribe`).
+    await client.subscribeAsync([`stat/${this.topic}/+`, `tele/${this.topic}/+`], { qos: 1 });
     this.client = client;
     return client;
-  }
-
-  private async subscribe(client: MqttClient): Promise<void> {
-    await client.subscribeAsync([`stat/${this.topic}/+`, `tele/${this.topic}/+`], { qos: 1 });
   }
 }
 

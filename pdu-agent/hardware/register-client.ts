@@ -14,6 +14,10 @@ export interface LinkCounters {
   failures: number;
 }
 
+export function noLinkCounters(): LinkCounters {
+  return { transactions: 0, crcErrors: 0, nacks: 0, ioErrors: 0, shortReads: 0, retries: 0, failures: 0 };
+}
+
 export type LinkErrorCode = "crc" | "nack" | "io" | "short_read" | "rejected" | "closed";
 
 export class LinkError extends Error {
@@ -37,15 +41,7 @@ export interface RegisterClientOptions {
 const WRITE_STATUS_NAMES = Object.fromEntries(Object.entries(WriteStatus).map(([k, v]) => [v, k]));
 
 export class RegisterClient {
-  readonly counters: LinkCounters = {
-    transactions: 0,
-    crcErrors: 0,
-    nacks: 0,
-    ioErrors: 0,
-    shortReads: 0,
-    retries: 0,
-    failures: 0,
-  };
+  readonly counters: LinkCounters = noLinkCounters();
   private readonly retries: number;
   private readonly backoffMs: readonly number[];
   private readonly sleep: (ms: number) => Promise<void>;

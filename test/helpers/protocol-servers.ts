@@ -5,7 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import type { ExecutionContext } from "ava";
-import { ROOT, freePort, tempDir } from "./system.ts";
+import { ROOT, freePort, tempDir, waitForPort } from "./system.ts";
 
 const FIXTURES = path.join(ROOT, "test/fixtures/drivers");
 /** Debian's interpreter, where python3-pymodbus is installed (a python3 earlier on PATH may lack it). */
@@ -105,5 +105,7 @@ export async function startModbusServer(t: ExecutionContext): Promise<ModbusServ
     if (child.exitCode !== null || i > 100) throw new Error("the pymodbus server did not start");
     await new Promise((r) => setTimeout(r, 100));
   }
+  // The script prints half a second after starting the server, which a busy machine can outrun.
+  await waitForPort(port);
   return { port, writes: () => out.split("\n").filter((l) => l.startsWith("coil ")) };
 }

@@ -10,7 +10,7 @@ import { silentLogger } from "../../log/logger.ts";
 import { driverPdusFromSettings, runDriverPdus } from "../../pdu-agent/drivers/run-driver-pdus.ts";
 import { tasmota } from "../helpers/device-emulators.ts";
 import { connectClient, nextMessage } from "../helpers/mqtt-clients.ts";
-import { startBroker, tempDir, testSettings } from "../helpers/system.ts";
+import { eventually, startBroker, tempDir, testSettings } from "../helpers/system.ts";
 
 test("a localcmdline outlet is retried until its command succeeds (result ok); one that keeps failing ends in an error with the reason, outlet unchanged", async (t) => {
   const broker = await startBroker(t, "embedded");
@@ -73,6 +73,7 @@ test("a device that does not answer at start-up is reported with when it is trie
   const stop = await runDriverPdus(await driverPdusFromSettings(settings, logger), logger, () => []);
   t.teardown(stop);
   t.is((await online).payload, "online");
+  await eventually("the warning", () => (warnings.length > 0 ? true : undefined));
   t.is(warnings.length, 1);
   t.regex(
     warnings[0] ?? "",
@@ -109,4 +110,80 @@ test("a device that comes up after start-up is started on a later attempt and go
   t.teardown(stop);
   t.is((await online).payload, "online");
   t.is(refused, 2);
+});
+
+test("hostile outlet levels on MQTT reach a localcmdline command only as a checked outlet number", async (t) => {
+  const broker = await startBroker(t, "embedded");
+  const dir = tempDir(t);
+  const runs = path.join(dir, "runs");
+  const settings = testSettings(t, {
+    mqtt: { url: broker.url, protocol: "3.1.1" },
+    pdudaemon: {
+      pdus: { strip: { driver: "localcmdline", cmd_on: `echo %s >> ${runs}`, outlets: 4, retries: 1 } },
+    },
+  });
+  const logger = silentLogger();
+  const stop = await runDriverPdus(await driverPdusFromSettings(settings, logger), logger, () => []);
+  t.teardown(stop);
+  const client = await connectClient(t, broker.url);
+  await client.subscribeAsync("pipdu/strip/result", { qos: 1 });
+  const outcomes: string[] = [];
+  for (const level of ["1;touch x", "$(id)", "01", "1e3", "-1", "99999999999999999999", "0x2", " 3", "4"]) {
+    const result = nextMessage(client, "pipdu/strip/result");
+    await client.publishAsync(`pipdu/strip/outlet/${level}/set`, "ON", { qos: 1 });
+    const payload = JSON.parse((await result).payload) as { status: string; outlet: number | null };
+    outcomes.push(`${level} ${payload.status} ${String(payload.outlet)}`);
+  }
+  t.deepEqual(outcomes, [
+    "1;touch x error null",
+    "$(id) error null",
+    "01 ok 1",
+    "1e3 error null",
+    "-1 error null",
+    "99999999999999999999 error null",
+    "0x2 error null",
+    " 3 error null",
+    "4 ok 4",
+  ]);
+  t.is(fs.readFileSync(runs, "utf8"), "1\n4\n");
+});
+
+test("driver PDUs start without waiting for a device that is slow to answer; the others go online meanwhile", async (t) => {
+  const broker = await startBroker(t, "embedded");
+  const held = new Set<http.ServerResponse>();
+  const server = http.createServer((_req, res) => held.add(res));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const res of held) res.end("{}");
+        server.close(() => resolve());
+      }),
+  );
+  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const settings = testSettings(t, {
+    mqtt: { url: broker.url, protocol: "3.1.1" },
+    pdudaemon: {
+      pdus: {
+        slow: { driver: "tasmota", ip: host, retries: 1 },
+        strip: { driver: "localcmdline", cmd_on: "true", cmd_off: "true" },
+      },
+    },
+  });
+  const logger = silentLogger();
+  const client = await connectClient(t, broker.url);
+  await client.subscribeAsync("pipdu/strip/availability", { qos: 1 });
+  const online = nextMessage(client, "pipdu/strip/availability");
+  let started = false;
+  const running = runDriverPdus(await driverPdusFromSettings(settings, logger), logger, () => []).then(
+    (stop) => {
+      started = true;
+      t.teardown(stop);
+    },
+  );
+  // The slow device has just been asked and not answered: what starts after the driver PDUs is not held.
+  await eventually("the slow device's first request", () => (held.size > 0 ? true : undefined));
+  t.true(started);
+  t.is((await online).payload, "online");
+  await running;
 });

@@ -111,3 +111,34 @@ test("an unreadable state file means all off, not a failure", async (t) => {
   );
   t.deepEqual(await c.readRelays(), [false, false]);
 });
+
+test("a device's current that is not a plausible outlet reading (NaN, negative, infinite, absurdly high) counts as none", async (t) => {
+  const c = controller({
+    switch: () => Promise.resolve(),
+    currents: () => Promise.resolve([Number.NaN, -1, Number.POSITIVE_INFINITY, 1.7e308, 2.5, 100]),
+  });
+  // Six readings for four outlets: the extra ones are not this PDU's.
+  t.deepEqual(await c.readCurrents(), [0, 0, 0, 0]);
+  const d = new DriverController(
+    { switch: () => Promise.resolve(), currents: () => Promise.resolve([1e6, 2.5, 100, 100.5]) },
+    { driver: "test", address: "dev1", outletCount: 4, retries: 1, retryDelay: 0 },
+  );
+  t.deepEqual(await d.readCurrents(), [0, 2.5, 100, 0]);
+});
+
+test("a device's words in a failure are one printable line, however long or full of control characters", async (t) => {
+  const hostile = `bad\u001b[2J\r\nfake: outlet 3 ok\u0007${"x".repeat(5000)}`;
+  const c = controller(
+    { switch: () => Promise.reject(new Error(hostile)), read: () => Promise.reject(new Error(hostile)) },
+    1,
+  );
+  const messages = [
+    (await t.throwsAsync(c.setRelay(1, true))).message,
+    (await t.throwsAsync(c.readRelays())).message,
+  ];
+  for (const message of messages) {
+    t.true(message.startsWith("test dev1: bad?[2J??fake: outlet 3 ok?xxx"), message.slice(0, 60));
+    t.notRegex(message, /[\u0000-\u001f\u007f-\u009f]/);
+    t.true(message.length <= 320, String(message.length));
+  }
+});

@@ -76,15 +76,15 @@ test("an unsupported driver and a bad entry are reported by hostname; the others
   t.is(lines.length, 2);
   t.regex(
     lines[0] ?? "",
-    /^PDU "apc9210" \(apc9210\): driver "apc9210" is not supported by piPDU; not started \(supported: localcmdline, snmpv1/,
+    /pdudaemon\.conf: PDU "apc9210" \(apc9210\): driver "apc9210" is not supported by piPDU; not started \(supported: localcmdline, snmpv1/,
   );
-  t.is(lines[1], 'PDU "esp-1" (esphome-http): "switch_ids" is required');
+  t.is(lines[1], `${settings.pdudaemon.config ?? ""}: PDU "esp-1" (esphome-http): "switch_ids" is required`);
 });
 
 test("a driver PDU with this piPDU's own id is refused, so two agents never answer for one id", async (t) => {
   const { settings, logger, lines } = setup(t, { PDU1: { driver: "localcmdline", cmd_on: "true" } });
   t.deepEqual(await driverPdusFromSettings(settings, logger), []);
-  t.deepEqual(lines, ['PDU "PDU1": its id "pdu1" is this piPDU\'s own pdu.id; not started']);
+  t.deepEqual(lines, ['pdudaemon.pdus: PDU "PDU1": its id "pdu1" is this piPDU\'s own pdu.id; not started']);
 });
 
 test("a daemon.port other than piPDU's PDUDaemon port is pointed out, naming the setting to change", async (t) => {
@@ -95,4 +95,129 @@ test("a daemon.port other than piPDU's PDUDaemon port is pointed out, naming the
     lines[0] ?? "",
     /pdudaemon\.conf: daemon\.port 16500 is not used; piPDU serves the PDUDaemon API \(HTTP and TCP\) on pdudaemon\.port 16421 \(PIPDU_PDUDAEMON_PORT\)$/,
   );
+});
+
+test("a driver, MIB object or SNMP protocol named like an Object property is refused by name, not looked up", async (t) => {
+  const snmp = {
+    driver: "snmpv3",
+    username: "u",
+    authpassphrase: "secret-pass",
+    onsetting: 1,
+    offsetting: 2,
+  };
+  const { settings, logger, lines } = setup(
+    t,
+    {},
+    {
+      pdus: {
+        a: { driver: "toString" },
+        b: { driver: "__proto__" },
+        c: { ...snmp, mib: "PowerNet-MIB", controlpoint: "constructor" },
+        d: { ...snmp, mib: "__proto__", controlpoint: "toString" },
+        e: { ...snmp, oid: ".1.3.6.*", auth_protocol: "constructor" },
+        f: { ...snmp, oid: ".1.3.6.*", privpassphrase: "p", priv_protocol: "hasOwnProperty" },
+      },
+    },
+  );
+  t.deepEqual(await driverPdusFromSettings(settings, logger), []);
+  t.is(lines.length, 6);
+  t.regex(
+    lines[0] ?? "",
+    /pdudaemon\.conf: PDU "a" \(toString\): driver "toString" is not supported by piPDU/,
+  );
+  t.regex(
+    lines[1] ?? "",
+    /pdudaemon\.conf: PDU "b" \(__proto__\): driver "__proto__" is not supported by piPDU/,
+  );
+  t.regex(
+    lines[2] ?? "",
+    /pdudaemon\.conf: PDU "c" \(snmpv3\): "PowerNet-MIB::constructor" is not a MIB object piPDU knows/,
+  );
+  t.regex(
+    lines[3] ?? "",
+    /pdudaemon\.conf: PDU "d" \(snmpv3\): "__proto__::toString" is not a MIB object piPDU knows/,
+  );
+  t.regex(
+    lines[4] ?? "",
+    /pdudaemon\.conf: PDU "e" \(snmpv3\): "auth_protocol" constructor is not one of usmNoAuthProtocol/,
+  );
+  t.regex(
+    lines[5] ?? "",
+    /pdudaemon\.conf: PDU "f" \(snmpv3\): "priv_protocol" hasOwnProperty is not one of usmNoPrivProtocol/,
+  );
+  t.false(lines.join("\n").includes("secret-pass"));
+});
+
+test("an alias whose PDU is neither in the configuration nor this piPDU is pointed out by name", async (t) => {
+  const { settings, logger, lines } = setup(
+    t,
+    {},
+    {
+      pdus: { "PDU05.lab": { driver: "localcmdline", cmd_on: "true" } },
+      aliases: {
+        dut1: { hostname: "PDU05.lab", port: 1 },
+        dut2: { hostname: "pdu1", port: 2 },
+        dut3: { hostname: "pdu06.lab", port: 3 },
+      },
+    },
+  );
+  const pdus = await driverPdusFromSettings(settings, logger);
+  t.teardown(() => Promise.all(pdus.map((p) => p.controller.close())));
+  t.deepEqual(lines, [
+    `${settings.pdudaemon.config ?? ""}: alias "dut3" names PDU "pdu06-lab", which is neither in its pdus nor this piPDU; requests by this alias fail unless a PDU "pdu06-lab" is on the bus`,
+  ]);
+});
+
+test("an SNMP PDU whose onsetting equals its offsetting, or whose UDP port is out of range, is refused by name", async (t) => {
+  const snmp = { driver: "snmpv1", community: "private", oid: ".1.3.6.1.4.1.318.1.1.4.4.2.1.3.*" };
+  const { settings, logger, lines } = setup(
+    t,
+    {},
+    {
+      pdus: {
+        same: { ...snmp, onsetting: 1, offsetting: "1" },
+        "10.0.0.5:70000": { ...snmp, onsetting: 1, offsetting: 2 },
+      },
+    },
+  );
+  t.deepEqual(await driverPdusFromSettings(settings, logger), []);
+  const file = settings.pdudaemon.config ?? "";
+  t.deepEqual(lines, [
+    `${file}: PDU "same" (snmpv1): "onsetting" and "offsetting" must differ, or no state could be read back`,
+    `${file}: PDU "10.0.0.5:70000" (snmpv1): the port after the host must be 1 to 65535`,
+  ]);
+});
+
+test("outlet_names are held to piPDU's own outlet-name rules: printable, at most 40 characters", async (t) => {
+  const { settings, logger, lines } = setup(
+    t,
+    {},
+    {
+      pdus: {
+        escape: { driver: "localcmdline", cmd_on: "true", outlet_names: ["ok", "bad\u001b[2J"] },
+        long: { driver: "localcmdline", cmd_on: "true", outlet_names: ["x".repeat(41)] },
+      },
+    },
+  );
+  t.deepEqual(await driverPdusFromSettings(settings, logger), []);
+  const file = settings.pdudaemon.config ?? "";
+  t.deepEqual(lines, [
+    `${file}: PDU "escape" (localcmdline): "outlet_names": outlet 2 name must be 1 to 40 printable characters`,
+    `${file}: PDU "long" (localcmdline): "outlet_names": outlet 1 name must be 1 to 40 printable characters`,
+  ]);
+});
+
+test("an snmpv3 PDU with a privacy pass phrase but no authentication one is refused, not run in clear text", async (t) => {
+  const { settings, logger, lines } = setup(t, {
+    clear: {
+      driver: "snmpv3",
+      username: "u",
+      privpassphrase: "priv-s3cret",
+      oid: ".1.3.6.1.4.1.318.1.1.4.4.2.1.3.*",
+      onsetting: 1,
+      offsetting: 2,
+    },
+  });
+  t.deepEqual(await driverPdusFromSettings(settings, logger), []);
+  t.deepEqual(lines, ['pdudaemon.pdus: PDU "clear" (snmpv3): "privpassphrase" needs an "authpassphrase"']);
 });
