@@ -37,7 +37,8 @@ export class PendingPublisher implements Feature {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
-      await this.publishNow();
+      // With the broker gone a QoS 1 publish would wait for a reconnect that a stopping agent never makes.
+      if (this.publisher.connected) await this.publishNow();
     }
   }
 

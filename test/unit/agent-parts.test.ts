@@ -48,6 +48,9 @@ test("an exception in a guarded handler or promise is counted and logged with it
 
 class RecordingPublisher extends Publisher {
   readonly sent: string[] = [];
+  override get connected(): boolean {
+    return true;
+  }
   override json(topic: string, value: unknown): Promise<void> {
     this.sent.push(`${topic} ${JSON.stringify(value)}`);
     return Promise.resolve();
