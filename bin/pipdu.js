@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Runs the compiled build (dist/, made by `npm ci` / `npm run build`) when it is up to date with the sources,
-// and the TypeScript sources through tsx otherwise, so a change never runs stale code.
+// Runs the compiled build (dist/, made by `npm ci` / `npm run build`, shipped in the release tarball) when it
+// is up to date with the sources, and the TypeScript sources through tsx otherwise, so a change never runs
+// stale code.
 import fs from "node:fs";
 import path from "node:path";
 import { ROOT, SOURCE_DIRS, sourceFiles } from "./sources.js";
@@ -8,9 +9,10 @@ import { ROOT, SOURCE_DIRS, sourceFiles } from "./sources.js";
 function buildIsFresh() {
   try {
     const built = fs.statSync(path.join(ROOT, "dist/.stamp")).mtimeMs;
-    return SOURCE_DIRS.every((dir) =>
-      sourceFiles(dir).every((file) => fs.statSync(path.join(ROOT, file)).mtimeMs <= built),
-    );
+    const files = SOURCE_DIRS.flatMap(sourceFiles);
+    // A release (npm pack) ships the build and no TypeScript: nothing to compare with.
+    if (!files.some((file) => file.endsWith(".ts"))) return true;
+    return files.every((file) => fs.statSync(path.join(ROOT, file)).mtimeMs <= built);
   } catch {
     return false;
   }

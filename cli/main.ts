@@ -1,59 +1,110 @@
-// pipdu <command>: the one entry point. Sub-commands live in their own files.
+// pipdu <command>: the one entry point. Sub-commands live in their own files; cli/commands.ts holds their help.
+// `--help` and `--version` are answered before anything else, so they never read the configuration, bind a
+// port or talk to a broker.
 import { ConfigError, loadConfig, type Settings } from "../config/load.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
+import { PACKAGE_VERSION } from "../lib/package-root.ts";
+import { COMMANDS, GROUPS, USAGE, commandHelp, findCommand, groupHelp } from "./commands.ts";
+import { closest } from "../config/suggest.ts";
 import { runBroker, runPdu, runStandalone } from "./run.ts";
 import { runSimFleet } from "./sim-fleet.ts";
 
-const USAGE = `usage: pipdu <command> [--key value ...]
+const HELP_FLAGS = new Set(["--help", "-h"]);
+const VERSION_FLAGS = new Set(["--version", "-V"]);
 
-commands:
-  start          standalone: embedded broker + pdu-agent (simulated hardware where there is none)
-  broker         the embedded MQTT broker only
-  pdu            the pdu-agent only, against the broker at PIPDU_MQTT_URL
-  panel          the front panel (LCD, buttons, LEDs; PIPDU_PANEL_DRIVER sim|i2c|gpio) for PDUs at PIPDU_MQTT_URL
-  gateway        web page, REST API, PDUDaemon API and /metrics for every PDU at PIPDU_MQTT_URL
-  client         pduclient-compatible: --daemon host --hostname pdu --port 3 --command reboot [-H]
-  sim --pdus N   N simulated PDUs (pdu01 …) in one process, against the broker at PIPDU_MQTT_URL
-  ha remove      clear this PDU's Home Assistant discovery from the broker (HA deletes the device)
-  passwd F USER  add or change a user in the broker password file F (password from the terminal or stdin)
-  config check   validate the configuration and exit
-  config print   print the effective configuration (secrets masked)
+/** Flags before a "--" (after it, everything is an argument). */
+function flags(args: string[]): string[] {
+  const end = args.indexOf("--");
+  return end === -1 ? args : args.slice(0, end);
+}
 
-Settings come from defaults < PIPDU_CONFIG file < PIPDU_* environment < --key value (README: Configuration).`;
+/** The package version (package.json beside the sources or beside dist/). */
+export function version(): string {
+  return PACKAGE_VERSION;
+}
 
 export async function main(argv: string[]): Promise<number> {
-  const [command, sub] = argv;
-  const rest = argv.slice(command === "config" || command === "ha" ? 2 : 1);
-  if (command === undefined || command === "help" || command === "--help" || command === "-h") {
-    console.log(USAGE);
-    return command === undefined ? 2 : 0;
+  const [first, second] = argv;
+  if (first === undefined) {
+    console.error(USAGE);
+    return 2;
   }
-  if (command === "client") return (await import("../gateway/pduclient.ts")).runClient(argv.slice(1));
-  if (command === "passwd") return (await import("./passwd.ts")).runPasswd(argv.slice(1));
+  if (HELP_FLAGS.has(first) || first === "help") {
+    // pipdu help <command>: the same as pipdu <command> --help.
+    const topic = first === "help" ? argv.slice(1).join(" ") : "";
+    const named = findCommand(topic);
+    console.log(named !== undefined ? commandHelp(named) : topic in GROUPS ? groupHelp(topic) : USAGE);
+    return 0;
+  }
+  if (VERSION_FLAGS.has(first) || first === "version") {
+    console.log(`pipdu ${version()}`);
+    return 0;
+  }
+  const group = GROUPS[first];
+  const name =
+    group !== undefined && second !== undefined && !second.startsWith("-") ? `${first} ${second}` : first;
+  const rest = argv.slice(name.split(" ").length);
+  const command = findCommand(name);
+  if (command === undefined) {
+    if (group !== undefined && rest.some((a) => HELP_FLAGS.has(a))) {
+      console.log(groupHelp(first));
+      return 0;
+    }
+    if (group !== undefined && rest.some((a) => VERSION_FLAGS.has(a))) {
+      console.log(`pipdu ${version()}`);
+      return 0;
+    }
+    if (group !== undefined) {
+      console.error(
+        `pipdu ${first}: ${second === undefined ? "a sub-command is needed:" : `unknown sub-command "${second}":`} use ${group.replace("|", " or ")}\n\n${groupHelp(first)}`,
+      );
+      return 2;
+    }
+    const guess = closest(
+      first,
+      COMMANDS.map((c) => c.name.split(" ")[0] ?? ""),
+    );
+    console.error(
+      `pipdu: unknown command "${first}"${guess === undefined ? "" : ` (did you mean ${guess}?)`}\n\n${USAGE}`,
+    );
+    return 2;
+  }
+  if (flags(rest).some((a) => HELP_FLAGS.has(a))) {
+    console.log(commandHelp(command));
+    return 0;
+  }
+  if (flags(rest).some((a) => VERSION_FLAGS.has(a))) {
+    console.log(`pipdu ${version()}`);
+    return 0;
+  }
+  if (name === "client") return (await import("../gateway/pduclient.ts")).runClient(rest);
+  if (name === "passwd") return (await import("./passwd.ts")).runPasswd(rest);
   let settings: Settings;
   let print: () => string;
+  let warnings: string[];
   try {
-    ({ settings, print } = loadConfig({ argv: rest }));
+    ({ settings, print, warnings } = loadConfig({ argv: rest, ownOptions: command.own ?? [] }));
   } catch (err) {
     if (err instanceof ConfigError) {
       for (const problem of err.problems) console.error(`pipdu: configuration error: ${problem}`);
+      console.error(`(pipdu ${name} --help shows the options)`);
       return 2;
     }
     throw err;
   }
   const logger = createLogger({ level: settings.log.level, format: settings.log.format });
-  switch (command) {
-    case "config":
-      if (sub === "check") {
-        console.log("configuration ok");
-        return 0;
-      }
-      if (sub === "print") {
-        console.log(print());
-        return 0;
-      }
-      console.error(`pipdu config: unknown sub-command "${sub ?? ""}"; use check or print`);
-      return 2;
+  if (name === "config check") {
+    for (const warning of warnings) console.error(`pipdu: ${warning}`);
+    if (warnings.length > 0) return 2;
+    console.log("configuration ok");
+    return 0;
+  }
+  // A likely typo is reported at start-up, not fatal: the process may be one of several sharing an env file.
+  for (const warning of warnings) logger.warn(`configuration: ${warning}`);
+  switch (name) {
+    case "config print":
+      console.log(print());
+      return 0;
     case "start":
       return runUntilSignal(() => runStandalone(settings, logger), logger);
     case "broker":
@@ -65,11 +116,8 @@ export async function main(argv: string[]): Promise<number> {
       );
     case "pdu":
       return runUntilSignal(() => runPdu(settings, logger), logger);
-    case "ha":
-      if (sub === "remove")
-        return (await import("../homeassistant/remove-command.ts")).runHaRemove(settings, logger);
-      console.error(`pipdu ha: unknown sub-command "${sub ?? ""}"; use remove`);
-      return 2;
+    case "ha remove":
+      return (await import("../homeassistant/remove-command.ts")).runHaRemove(settings, logger);
     case "panel":
       return runUntilSignal(
         async () => (await import("../panel-agent/run-panel.ts")).runPanel(settings, logger),
@@ -78,7 +126,7 @@ export async function main(argv: string[]): Promise<number> {
     case "sim":
       return runUntilSignal(() => runSimFleet(settings, logger, rest), logger);
     default:
-      console.error(`pipdu: unknown command "${command}"\n${USAGE}`);
+      console.error(`pipdu: "${name}" has no runner`);
       return 2;
   }
 }

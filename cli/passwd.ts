@@ -4,6 +4,11 @@ import { createInterface } from "node:readline";
 
 export async function runPasswd(args: string[]): Promise<number> {
   const [file, user] = args;
+  const option = args.find((a) => a.startsWith("-"));
+  if (option !== undefined) {
+    console.error(`pipdu passwd: unknown option ${option} (pipdu passwd --help shows the usage)`);
+    return 2;
+  }
   if (file === undefined || user === undefined || args.length !== 2) {
     console.error(
       "usage: pipdu passwd <password file> <user>   (the password is read from the terminal or stdin)",

@@ -1,5 +1,5 @@
 // Compose the parts for each way of running piPDU. Each returns its stop function.
-import { hostname } from "node:os";
+import { networkInterfaces, type NetworkInterfaceInfo } from "node:os";
 import path from "node:path";
 import type { Settings } from "../config/load.ts";
 import type { Logger } from "../log/logger.ts";
@@ -38,7 +38,26 @@ export async function runBroker(settings: Settings, logger: Logger): Promise<Sto
   return () => broker.stop();
 }
 
-/** configurationUrl: the web page Home Assistant links the device to (standalone runs the gateway beside it). */
+/**
+ * The gateway's page as other machines reach it: its listen address, or for 0.0.0.0 this host's first LAN
+ * address (a bare host name often does not resolve on the clients, Home Assistant's browser among them).
+ */
+export function pageUrl(
+  host: string,
+  port: number,
+  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces(),
+): string {
+  let address = host;
+  if (host === "0.0.0.0" || host === "::") {
+    const lan = Object.values(interfaces)
+      .flatMap((list) => list ?? [])
+      .find((a) => a.family === "IPv4" && !a.internal);
+    address = lan?.address ?? "127.0.0.1";
+  }
+  return `http://${address.includes(":") ? `[${address}]` : address}:${port}/`;
+}
+
+/** configurationUrl: the web page Home Assistant links the device to; ha.configurationUrl wins when set. */
 export async function runPdu(
   settings: Settings,
   logger: Logger,
@@ -46,6 +65,7 @@ export async function runPdu(
 ): Promise<Stop> {
   const { createController } = await import("../pdu-agent/hardware/create-controller.ts");
   const { createAgent } = await import("../pdu-agent/create-agent.ts");
+  const link = settings.ha.configurationUrl ?? configurationUrl;
   // PDUs behind drivers (PIPDU_PDUDAEMON_CONFIG, pdudaemon.pdus), each its own agent beside this one; read
   // first, so an unreadable PDUDaemon file stops start-up before anything runs.
   const { driverPdusFromSettings, runDriverPdus } = await import("../pdu-agent/drivers/run-driver-pdus.ts");
@@ -58,7 +78,7 @@ export async function runPdu(
       settings,
       controller,
       logger,
-      plugins: homeAssistantPlugins({ configurationUrl }),
+      plugins: homeAssistantPlugins({ configurationUrl: link }),
     });
     await agent.start();
   } catch (err) {
@@ -67,7 +87,7 @@ export async function runPdu(
     throw err;
   }
   const stopDrivers = await runDriverPdus(driverPdus, logger, () =>
-    homeAssistantPlugins({ configurationUrl }),
+    homeAssistantPlugins({ configurationUrl: link }),
   );
   return async () => {
     await stopDrivers();
@@ -95,7 +115,7 @@ export async function runStandalone(settings: Settings, logger: Logger): Promise
   try {
     const page =
       settings.gateway.enabled && settings.http.port !== 0
-        ? `http://${hostname()}:${settings.http.port}/`
+        ? pageUrl(settings.gateway.host, settings.http.port)
         : null;
     stops.unshift(await runPdu(pduSettings, logger, page));
   } catch (err) {

@@ -343,6 +343,12 @@ export const schema = {
       default: "homeassistant/status",
       env: "PIPDU_HA_STATUS_TOPIC",
     },
+    configurationUrl: {
+      doc: "Web page Home Assistant links the device to. Unset: the gateway of pipdu start at this host's LAN address.",
+      format: "optional-string",
+      default: null as string | null,
+      env: "PIPDU_HA_CONFIGURATION_URL",
+    },
   },
   panel: panelSchema,
   log: {

@@ -54,7 +54,7 @@ export interface Settings {
     aliases: Record<string, { hostname: string; port: string | number }>;
     requestTimeout: number;
   };
-  ha: { discovery: boolean; discoveryPrefix: string; statusTopic: string };
+  ha: { discovery: boolean; discoveryPrefix: string; statusTopic: string; configurationUrl: string | null };
   panel: PanelSettings;
   log: { level: "error" | "warn" | "info" | "debug"; format: "text" | "json" };
 }

@@ -8,7 +8,9 @@ import { ROOT, SOURCE_DIRS, sourceFiles } from "../bin/sources.js";
 
 const tsc = path.join(ROOT, "node_modules/typescript/bin/tsc");
 if (!fs.existsSync(tsc)) {
-  // A production install (npm ci --omit=dev) has no compiler: pipdu then runs the sources through tsx.
+  // A release tarball (npm pack) carries the build; installing it with --omit=dev has nothing to compile.
+  if (fs.existsSync(path.join(ROOT, "dist/.stamp"))) process.exit(0);
+  // A production install of the sources (npm ci --omit=dev) has no compiler: pipdu then runs them through tsx.
   console.error("pipdu build: typescript is not installed, skipping the build (the sources run through tsx)");
   process.exit(0);
 }

@@ -65,15 +65,22 @@ test("compose runs Mosquitto, the pdu-agent, the panel-agent and the gateway; Ho
   t.deepEqual(compose.services["sim-fleet"]?.command, ["sim", "--pdus", "${PIPDU_FLEET_SIZE:-8}"]);
 });
 
-test("every piPDU service is built from the Dockerfile and waits for a healthy Mosquitto", (t) => {
-  for (const name of ["pdu-agent", "panel-agent", "gateway", "sim-fleet"]) {
+test("every piPDU service is built from the Dockerfile, waits for a healthy Mosquitto and uses its own broker user", (t) => {
+  const users: Record<string, [string, string]> = {
+    "pdu-agent": ["pipdu-agent", "AGENT_MQTT_PASSWORD"],
+    "sim-fleet": ["pipdu-agent", "AGENT_MQTT_PASSWORD"],
+    "panel-agent": ["pipdu-panel", "PANEL_MQTT_PASSWORD"],
+    gateway: ["pipdu-gateway", "GATEWAY_MQTT_PASSWORD"],
+  };
+  for (const [name, [user, password]] of Object.entries(users)) {
     const service = compose.services[name];
     t.deepEqual(service?.build, { context: "." }, name);
     t.is(service?.depends_on?.["mosquitto"]?.condition, "service_healthy", name);
     t.is(service?.environment?.["PIPDU_MQTT_URL"], "mqtt://mosquitto:1883", name);
+    t.is(service?.environment?.["PIPDU_MQTT_USERNAME"], user, name);
     t.regex(
       service?.environment?.["PIPDU_MQTT_PASSWORD"] ?? "",
-      /^\$\{PIPDU_MQTT_PASSWORD:\?/,
+      new RegExp(`^\\$\\{${password}:\\?`),
       `${name}: the password is required, never defaulted`,
     );
   }
@@ -84,6 +91,7 @@ test("Mosquitto uses the shipped configuration, keeps its data and the password 
   t.truthy(
     mosquitto?.volumes?.includes("./deploy/mosquitto/mosquitto.conf:/mosquitto/config/mosquitto.conf:ro"),
   );
+  t.truthy(mosquitto?.volumes?.includes("./deploy/mosquitto/pipdu.acl:/mosquitto/config/pipdu.acl:ro"));
   t.truthy(mosquitto?.volumes?.includes("mosquitto-data:/mosquitto/data"));
   t.truthy(mosquitto?.volumes?.includes("mosquitto-auth:/mosquitto/auth:ro"));
   t.is(mosquitto?.depends_on?.["mosquitto-init"]?.condition, "service_completed_successfully");
@@ -144,7 +152,7 @@ test("every variable compose interpolates is either defaulted, required with a m
     );
   }
   t.true(
-    documented.has("PIPDU_MQTT_PASSWORD") && documented.has("COMPOSE_FILE") && documented.has("I2C_GID"),
+    documented.has("AGENT_MQTT_PASSWORD") && documented.has("COMPOSE_FILE") && documented.has("I2C_GID"),
   );
 });
 

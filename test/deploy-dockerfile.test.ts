@@ -114,6 +114,7 @@ test(".dockerignore keeps tests, firmware, docs, secrets and local modules out o
     t.true(dockerignore.includes(entry), entry);
   for (const needed of ["bin", "cli", "config", "package.json", "package-lock.json", "tsconfig.json"])
     t.false(dockerignore.includes(needed), needed);
+  t.true(dockerignore.includes("!docs/openapi.yaml"), "the gateway serves /api/openapi.yaml from the image");
 });
 
 test("the exposed ports are the broker's, the gateway's, the panel page's and PDUDaemon's", (t) => {

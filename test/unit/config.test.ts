@@ -83,7 +83,7 @@ test("unknown keys in a file are refused by name", (t) => {
 test("a missing or unreadable file is reported, not ignored", (t) => {
   t.deepEqual(
     problems(() => loadConfig({ env: { PIPDU_CONFIG: "/nonexistent/pipdu.yaml" } })),
-    ['config: file "/nonexistent/pipdu.yaml" does not exist (set by PIPDU_CONFIG or --config)'],
+    ['config: file "/nonexistent/pipdu.yaml" does not exist (set by PIPDU_CONFIG)'],
   );
   const broken = file(t, "broken.json", "{ not json");
   t.regex(
@@ -107,4 +107,67 @@ test("secrets are masked in errors and in config print", (t) => {
 test("environment names are PIPDU_ plus the key path in upper snake case", (t) => {
   t.is(envName("broker.wsPort"), "PIPDU_BROKER_WS_PORT");
   t.is(envName("ha.discoveryPrefix"), "PIPDU_HA_DISCOVERY_PREFIX");
+});
+
+test("a setting on the command line is any key path, with or without =", (t) => {
+  const { settings } = loadConfig({
+    env: {},
+    argv: ["--safety.maxCurrent", "10", "--telemetry.deadband.power=2.5", "--panel.driver", "i2c"],
+  });
+  t.is(settings.safety.maxCurrent, 10);
+  t.is(settings.telemetry.deadband.power, 2.5);
+  t.is(settings.panel.driver, "i2c");
+});
+
+test("an unknown option is refused with the closest setting", (t) => {
+  t.deepEqual(
+    problems(() => loadConfig({ env: {}, argv: ["--brokr.port", "1"] })),
+    [
+      "--brokr.port: unknown option (did you mean --broker.port?); every setting is --key.path value, see pipdu config print",
+    ],
+  );
+});
+
+test("a value from the command line is reported under its flag, one from a file under the file", (t) => {
+  t.deepEqual(
+    problems(() => loadConfig({ env: { PIPDU_BROKER_PORT: "1" }, argv: ["--broker.port", "99999"] })),
+    ["broker.port (--broker.port) = 99999: must be a TCP port from 0 to 65535 (0 = any free port)"],
+  );
+  const config = file(t, "pipdu.yaml", "telemetry:\n  interval: 0\n");
+  t.deepEqual(
+    problems(() => loadConfig({ env: { PIPDU_CONFIG: config } })),
+    [`telemetry.interval (in ${config}) = 0: must be a number from 0.1 to 60`],
+  );
+});
+
+test("unknown PIPDU_ variables come back as warnings with the likely variable", (t) => {
+  const { warnings } = loadConfig({
+    env: { PIPDU_BROKR_PORT: "1", PIPDU_PDU_ID: "x", PIPDU_RUNTIME: "dist", HOME: "/root" },
+  });
+  t.deepEqual(warnings, [
+    "PIPDU_BROKR_PORT is not a setting and is ignored (did you mean PIPDU_BROKER_PORT?)",
+  ]);
+});
+
+test("a password inside mqtt.url is masked in config print and in errors", (t) => {
+  const { print } = loadConfig({ env: { PIPDU_MQTT_URL: "mqtts://pdu:hunter2@broker.lan:8883" } });
+  t.false(print().includes("hunter2"));
+  t.true(print().includes('"url": "mqtts://pdu:***@broker.lan:8883"'));
+  const p = problems(() =>
+    loadConfig({ env: { PIPDU_MQTT_URL: "mqtt://pdu:hunter2@broker.lan:1883", PIPDU_BROKER_PORT: "x" } }),
+  );
+  t.false(p.join("\n").includes("hunter2"));
+  const bad = problems(() => loadConfig({ env: { PIPDU_MQTT_URL: "http://pdu:hunter2@broker.lan" } }));
+  t.is(bad.length, 1);
+  t.false(bad.join("\n").includes("hunter2"));
+  t.true(bad.join("\n").includes("http://pdu:***@broker.lan"));
+});
+
+test("config print says whether a secret is set without showing it", (t) => {
+  const unset = JSON.parse(loadConfig({ env: {} }).print()) as { gateway: { token: unknown } };
+  t.is(unset.gateway.token, null);
+  const set = JSON.parse(loadConfig({ env: { PIPDU_GATEWAY_TOKEN: "t0ken" } }).print()) as {
+    gateway: { token: unknown };
+  };
+  t.is(set.gateway.token, "[Sensitive]");
 });
