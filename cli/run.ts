@@ -77,7 +77,7 @@ export async function runPdu(
   configurationUrl: string | null = null,
 ): Promise<Stop> {
   const { createController } = await import("../pdu-agent/hardware/create-controller.ts");
-  const { PduAgent } = await import("../pdu-agent/agent.ts");
+  const { createAgent } = await import("../pdu-agent/create-agent.ts");
   const link = settings.ha.configurationUrl ?? configurationUrl;
   // PDUs behind drivers (PIPDU_PDUDAEMON_CONFIG, pdudaemon.pdus), each its own agent beside this one; read
   // first, so an unreadable PDUDaemon file stops start-up before anything runs.
@@ -85,13 +85,14 @@ export async function runPdu(
   const driverPdus = await driverPdusFromSettings(settings, logger);
   const controller = await createController(settings, logger);
   const { homeAssistantPlugins } = await import("../homeassistant/plugins.ts");
-  const agent = new PduAgent({
-    settings,
-    controller,
-    logger,
-    plugins: homeAssistantPlugins({ configurationUrl: link }),
-  });
+  let agent: Awaited<ReturnType<typeof createAgent>>;
   try {
+    agent = await createAgent({
+      settings,
+      controller,
+      logger,
+      plugins: homeAssistantPlugins({ configurationUrl: link }),
+    });
     await agent.start();
   } catch (err) {
     await controller.close();

@@ -20,13 +20,16 @@ export interface OutletConfig {
   priority?: number;
   /** Seconds to wait before this outlet in an all-on. */
   onDelay?: number;
+  /** Amperes that count as "drawing" for the load checks (default safety.loadThreshold). */
+  loadThreshold?: number;
 }
 
-const OUTLET_KEYS = ["name", "protected", "load", "maxCurrent", "priority", "onDelay"];
+const OUTLET_KEYS = ["name", "protected", "load", "maxCurrent", "priority", "onDelay", "loadThreshold"];
 const NUMBERS: Record<string, [min: number, max: number, what: string]> = {
   maxCurrent: [0.01, 63, "amperes from 0.01 to 63"],
   priority: [0, 100, "a number from 0 to 100"],
   onDelay: [0, 600, "seconds from 0 to 600"],
+  loadThreshold: [0.001, 16, "amperes from 0.001 to 16"],
 };
 const LOAD_KEYS = ["watts", "noise", "inrush"];
 

@@ -2,9 +2,9 @@
 import { jsonFormat, matching, numberIn, oneOf } from "./formats.ts";
 import { brokerSchema } from "./broker-schema.ts";
 import { isValidBase } from "../protocol/topics.ts";
-import { panelSchema } from "../panel-agent/config-schema.ts";
+import { panelSchema } from "./panel-schema.ts";
 import "./outlets.ts";
-import "../gateway/aliases.ts";
+import "./aliases.ts";
 
 export const schema = {
   config: {
@@ -149,9 +149,9 @@ export const schema = {
       env: "PIPDU_SAFETY_CHECK_WINDOW",
     },
     loadThreshold: {
-      doc: "Amperes below which an outlet counts as drawing nothing (sensor noise floor).",
-      format: numberIn("load-threshold", 0, 1),
-      default: 0.05,
+      doc: "Amperes below which an outlet counts as drawing nothing (sensor noise floor); 0.01 A is about 2.3 W at 230 V, so a 5 W router is a load. An outlet's own loadThreshold wins.",
+      format: numberIn("load-threshold", 0.001, 1),
+      default: 0.01,
       env: "PIPDU_SAFETY_LOAD_THRESHOLD",
     },
   },
@@ -242,6 +242,12 @@ export const schema = {
       format: numberIn("max-delay", 0, 86400),
       default: 3600,
       env: "PIPDU_COMMANDS_MAX_DELAY",
+    },
+    maxPending: {
+      doc: "Most pending actions (delayed commands, all-on steps) a PDU holds; more are refused with too_many_pending.",
+      format: numberIn("max-pending", 1, 1000, true),
+      default: 64,
+      env: "PIPDU_COMMANDS_MAX_PENDING",
     },
   },
   energy: {

@@ -1,6 +1,6 @@
 // The validated configuration as the code sees it (README: Configuration). Mirrors config/schema.ts.
 import type { OutletConfig } from "./outlets.ts";
-import type { PanelSettings } from "../panel-agent/config-schema.ts";
+import type { PanelSettings } from "./panel-schema.ts";
 
 export interface Settings {
   config: string | null;
@@ -48,7 +48,7 @@ export interface Settings {
     maxAge: number;
     deadband: { power: number; current: number; energy: number };
   };
-  commands: { defaultCycleDelay: number; maxDelay: number };
+  commands: { defaultCycleDelay: number; maxDelay: number; maxPending: number };
   energy: { saveInterval: number };
   http: { port: number };
   /** config and pdus: driver-backed PDUs (docs/drivers.md); always set by the schema. */

@@ -113,7 +113,8 @@ export function buildDiscovery(input: DiscoveryInput): DevicePayload {
         icon: "mdi:power-settings",
         state_topic: rel(topics.powerOnBehavior(pduId, n)),
         command_topic: rel(topics.powerOnBehaviorSet(pduId, n)),
-        options: [...POWER_ON_OPTIONS],
+        // "off" on a protected outlet needs force (it would stay OFF after a power cut): not offered here.
+        options: outlet.protected ? POWER_ON_OPTIONS.filter((o) => o !== "off") : [...POWER_ON_OPTIONS],
         retain: false,
       });
     }

@@ -32,8 +32,13 @@ export class HomeAssistantDiscovery implements AgentPlugin {
   private forceNext = false;
   private birthTimer: NodeJS.Timeout | null = null;
   private chain: Promise<void> = Promise.resolve();
-  private readonly onMessage = (topic: string, payload: Buffer, packet: IPublishPacket): void =>
-    this.onStatus(topic, payload, packet);
+  private readonly onMessage = (topic: string, payload: Buffer, packet: IPublishPacket): void => {
+    try {
+      this.onStatus(topic, payload, packet);
+    } catch (err) {
+      this.context?.reportError("Home Assistant status", err);
+    }
+  };
   private readonly onReconnect = (): void => {
     // The broker may have lost retained messages, and HA's birth may have come before we subscribed again.
     this.forceNext = true;
@@ -87,13 +92,14 @@ export class HomeAssistantDiscovery implements AgentPlugin {
     const ctx = this.context;
     if (!ctx || topic !== ctx.settings.ha.statusTopic) return;
     // HA's birth message is not retained; a retained "online" is stale and says nothing about a restart.
-    if (packet.retain || payload.toString("utf8").trim() !== ONLINE) return;
+    // Anything but a short "online" (binary, huge, JSON) is not a birth message.
+    if (packet.retain || payload.length > 16 || payload.toString("utf8").trim() !== ONLINE) return;
     const { minMs, spreadMs } = this.options.birthDelay ?? { minMs: 500, spreadMs: 2000 };
     const delay = minMs + (this.options.random ?? Math.random)() * spreadMs;
     if (this.birthTimer) clearTimeout(this.birthTimer);
     this.birthTimer = setTimeout(() => {
       this.birthTimer = null;
-      void this.reannounce();
+      this.reannounce().catch((err: unknown) => ctx.reportError("Home Assistant re-announce", err));
     }, delay);
   }
 
@@ -122,7 +128,7 @@ export class HomeAssistantDiscovery implements AgentPlugin {
     const topic = discoveryTopic(settings.ha.discoveryPrefix, topics, settings.pdu.id);
     const payload = buildDiscovery(this.input(ctx));
     const text = JSON.stringify(payload);
-    const previous = store.load();
+    const previous = await store.load();
     let removed: Record<string, Platform> = {};
     if (previous && previous.topic !== topic) {
       // The prefix (or base topic) changed: the device under the old topic goes.
@@ -136,7 +142,7 @@ export class HomeAssistantDiscovery implements AgentPlugin {
     if (!force && removals.length === 0 && previous?.topic === topic && previous.payload === text) return;
     const sent = removals.length > 0 ? JSON.stringify(withRemovals(payload, removed)) : text;
     await ctx.client.publishAsync(topic, sent, { qos: 1, retain: true });
-    store.save({ topic, components: platformsOf(payload), payload: text });
+    await store.save({ topic, components: platformsOf(payload), payload: text });
     const what = removals.length > 0 ? `, removed ${removals.join(", ")}` : "";
     ctx.logger.info(
       `Home Assistant discovery published on ${topic} (${Object.keys(payload.components).length} entities${what})`,
@@ -147,10 +153,10 @@ export class HomeAssistantDiscovery implements AgentPlugin {
   /** Discovery switched off: take back what an earlier run published. */
   private async withdraw(): Promise<void> {
     const ctx = this.context;
-    const previous = this.store?.load();
+    const previous = await this.store?.load();
     if (!ctx || !previous) return;
     await ctx.client.publishAsync(previous.topic, "", { qos: 1, retain: true });
-    this.store?.clear();
+    await this.store?.clear();
     ctx.logger.info(`Home Assistant discovery is off: cleared ${previous.topic}`, {
       component: "homeassistant",
     });
@@ -167,9 +173,7 @@ export class HomeAssistantDiscovery implements AgentPlugin {
       hardwareKind: info.firmware.hardware,
       agentVersion: info.agent.version,
       voltageSource: info.mains.voltageSource,
-      coldStartPolicy:
-        typeof ctx.controller.setColdPolicy === "function" &&
-        typeof ctx.controller.readColdPolicies === "function",
+      coldStartPolicy: ctx.coldStartPolicy,
       configurationUrl: this.options.configurationUrl ?? null,
       supportUrl: SUPPORT_URL,
     };

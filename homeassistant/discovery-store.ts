@@ -1,8 +1,9 @@
 // What was last published as discovery, kept in the state directory so that a restart with fewer outlets
 // (or other options) still knows which components to remove, and an unchanged payload is not sent again.
-import fs from "node:fs";
+// Written off the event loop (lib/durable-file.ts), coalesced.
+import fs from "node:fs/promises";
 import path from "node:path";
-import { readJsonSync, writeFileAtomicSync } from "../lib/atomic-file.ts";
+import { CoalescedWriter, readJson } from "../lib/durable-file.ts";
 import type { Platform } from "./discovery-payload.ts";
 
 export interface PublishedDiscovery {
@@ -15,19 +16,22 @@ export interface PublishedDiscovery {
 
 export class DiscoveryStore {
   readonly file: string;
+  private readonly writer: CoalescedWriter;
 
   constructor(stateDir: string, pduId: string) {
     this.file = path.join(stateDir, `ha-discovery-${pduId}.json`);
+    this.writer = new CoalescedWriter(this.file);
   }
 
-  load(): PublishedDiscovery | null {
+  async load(): Promise<PublishedDiscovery | null> {
     try {
-      const data = readJsonSync(this.file) as (Partial<PublishedDiscovery> & { version?: number }) | null;
+      const data = (await readJson(this.file)) as (Partial<PublishedDiscovery> & { version?: number }) | null;
       if (
         data?.version !== 1 ||
         typeof data.topic !== "string" ||
         typeof data.payload !== "string" ||
-        typeof data.components !== "object"
+        typeof data.components !== "object" ||
+        (data.components as unknown) === null
       )
         return null;
       return { topic: data.topic, components: data.components, payload: data.payload };
@@ -36,11 +40,13 @@ export class DiscoveryStore {
     }
   }
 
-  save(published: PublishedDiscovery): void {
-    writeFileAtomicSync(this.file, `${JSON.stringify({ version: 1, ...published })}\n`);
+  async save(published: PublishedDiscovery): Promise<void> {
+    this.writer.schedule(() => `${JSON.stringify({ version: 1, ...published })}\n`);
+    await this.writer.flush();
   }
 
-  clear(): void {
-    fs.rmSync(this.file, { force: true });
+  async clear(): Promise<void> {
+    await this.writer.flush();
+    await fs.rm(this.file, { force: true });
   }
 }

@@ -16,7 +16,7 @@ export async function removeDiscovery(
   const topics = new Topics(settings.mqtt.baseTopic);
   const store = new DiscoveryStore(settings.stateDir, settings.pdu.id);
   const cleared = [discoveryTopic(settings.ha.discoveryPrefix, topics, settings.pdu.id)];
-  const previous = store.load()?.topic;
+  const previous = (await store.load())?.topic;
   if (previous !== undefined && !cleared.includes(previous)) cleared.push(previous);
   const { mqtt } = settings;
   const client = await connectMqtt({
@@ -34,7 +34,7 @@ export async function removeDiscovery(
   } finally {
     await client.endAsync();
   }
-  store.clear();
+  await store.clear();
   return cleared;
 }
 

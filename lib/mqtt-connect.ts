@@ -124,6 +124,9 @@ function tryConnect(
       noDelay(client);
       client.on("connect", () => noDelay(client));
       client.options.reconnectPeriod = (options.reconnectSeconds ?? 1) * 1000;
+      // Without this, one refused reconnect (CONNACK "not authorised" while a broker restarts with other
+      // settings) stops the client from ever trying again.
+      client.options.reconnectOnConnackError = true;
       resolve({ client });
     });
     const onError = (err: Error & { code?: string | number }): void => {

@@ -12,7 +12,7 @@ import { connectMqtt } from "../lib/mqtt-connect.ts";
 import { MessageGuard } from "../lib/message-guard.ts";
 import { PduDirectory } from "../client/pdu-directory.ts";
 import { Topics } from "../protocol/topics.ts";
-import { resolveButtons, type ButtonBinding } from "./config-schema.ts";
+import { resolveButtons, type ButtonBinding } from "../config/panel-schema.ts";
 import { createPanelDriver, type CreatedDriver } from "./drivers/create-driver.ts";
 import { Panel } from "./panel.ts";
 import { SimServer } from "./sim/sim-server.ts";

@@ -3,7 +3,7 @@
 import type { CommandRequest, PduView } from "../client/pdu-directory.ts";
 import type { ResultPayload } from "../protocol/payloads.ts";
 import type { Logger } from "../log/logger.ts";
-import type { ButtonBinding } from "./config-schema.ts";
+import type { ButtonBinding } from "../config/panel-schema.ts";
 import type { Keypad, TextDisplay } from "./drivers/panel-driver.ts";
 import { GestureDetector, type GestureEvent } from "./gestures.ts";
 import { ledLit, ledMode, type LedMode } from "./leds.ts";

@@ -1,23 +1,24 @@
 // Carries out parsed commands on the hardware through the PDU's one queue. Every command ends in exactly
-// one result. A cycle is one queue task, so nothing interleaves between its off and its on.
+// one result. A cycle is one queue task, so nothing interleaves between its off and its on; a budget check
+// and the switch it allows are one queue task too, so two ONs can never pass against the same headroom.
 import type { Command, CommandError } from "../protocol/commands.ts";
 import type { PduCommand } from "../protocol/pdu-commands.ts";
 import { formatState, type ResultPayload } from "../protocol/payloads.ts";
 import type { Sleep } from "../lib/sleep.ts";
 import type { CommandQueue } from "./command-queue.ts";
 import { HardwareError, type OutletController } from "./hardware/outlet-controller.ts";
+import type { OutletStateStore } from "./outlet-state.ts";
 
 export interface ExecutorDeps {
   controller: OutletController;
   queue: CommandQueue;
+  store: OutletStateStore;
   sleep: Sleep;
   isProtected: (outlet: number) => boolean;
-  /** Called with the relay states read back after every change (and after a failed one). */
-  onStates: (states: boolean[]) => void;
-  /** Why switching this outlet on must be refused right now (power budget), or null. */
+  /** Why switching this outlet on must be refused right now (power budget), or null. Runs inside the queue. */
   refuseOn?: (outlet: number) => CommandError | null;
-  /** Called whenever the list of pending actions changes. */
-  onPending?: (pending: PendingAction[]) => void;
+  /** Most pending actions this PDU holds (its own plus those of other sources in the store). */
+  maxPending?: number;
   now?: () => number;
 }
 
@@ -31,8 +32,16 @@ export interface PendingAction {
   source?: "command" | "cold_start";
 }
 
+type PduOptions = Omit<PduCommand, "action">;
+
+/** Errors that mean an outlet was left alone on purpose: a PDU-wide command still answers ok. */
+const SKIP_CODES = new Set(["protected_outlet", "overload", "cancelled", "too_many_pending"]);
+
 export class CommandExecutor {
-  private readonly pending = new Map<number, { action: PendingAction; abort: AbortController }>();
+  private readonly pending = new Map<
+    number,
+    { action: PendingAction; abort: AbortController; command: Command }
+  >();
   private nextId = 1;
   private stopping = false;
 
@@ -42,23 +51,29 @@ export class CommandExecutor {
     return [...this.pending.values()].map((p) => p.action);
   }
 
-  /** Cancel pending actions by id, by outlet, or all of them; their commands end with a `cancelled` result. */
-  cancel(filter: { id?: number; outlet?: number }): number[] {
+  /**
+   * Cancel pending actions by id, by outlet, or all of them; their commands end with a `cancelled` result.
+   * The "on" of a protected outlet's cycle is kept unless `force` is set: cancelling it would leave it OFF.
+   */
+  cancel(filter: { id?: number; outlet?: number }, force = false): { cancelled: number[]; kept: number[] } {
     const hits = [...this.pending.values()].filter(
       (p) =>
         (filter.id === undefined || p.action.id === filter.id) &&
         (filter.outlet === undefined || p.action.outlet === filter.outlet),
     );
-    for (const p of hits) p.abort.abort();
-    return hits.map((p) => p.action.id);
+    const kept = hits.filter(
+      (p) => !force && p.command.action === "cycle" && this.deps.isProtected(p.command.outlet),
+    );
+    const cancelled = hits.filter((p) => !kept.includes(p));
+    for (const p of cancelled) p.abort.abort();
+    return { cancelled: cancelled.map((p) => p.action.id), kept: kept.map((p) => p.action.id) };
   }
 
   /** Switch every outlet on, one by one with their stagger delays (inrush); each step is a pending action. */
-  async allOn(delays: readonly number[], command: Omit<PduCommand, "action">): Promise<ResultPayload> {
-    const states = await this.deps.controller.readRelays();
+  async allOn(delays: readonly number[], command: PduOptions): Promise<ResultPayload> {
     const steps: Promise<ResultPayload>[] = [];
     let at = 0;
-    states.forEach((on, i) => {
+    this.deps.store.states().forEach((on, i) => {
       if (on) return;
       const outlet = i + 1;
       const delay = at;
@@ -68,35 +83,44 @@ export class CommandExecutor {
     return this.combine("all_on", command, await Promise.all(steps));
   }
 
-  /** Switch every outlet off at once, protected ones only with force. */
-  async allOff(command: Omit<PduCommand, "action">): Promise<ResultPayload> {
-    const states = await this.deps.controller.readRelays();
-    const steps = states.flatMap((on, i) =>
-      on
-        ? [this.execute({ outlet: i + 1, action: "off", ...(command.force === true ? { force: true } : {}) })]
-        : [],
-    );
+  /** Switch every outlet off at once; protected ones are skipped (and say so) unless forced. */
+  async allOff(command: PduOptions): Promise<ResultPayload> {
+    const steps = this.deps.store.states().flatMap((on, i) => {
+      if (!on) return [];
+      const outlet = i + 1;
+      if (this.deps.isProtected(outlet) && command.force !== true)
+        return [
+          Promise.resolve(
+            this.failure(
+              { outlet, action: "off" },
+              {
+                code: "protected_outlet",
+                message: `outlet ${outlet} is protected: left ON (use "force": true)`,
+              },
+            ),
+          ),
+        ];
+      return [this.execute({ outlet, action: "off", ...(command.force === true ? { force: true } : {}) })];
+    });
     return this.combine("all_off", command, await Promise.all(steps));
   }
 
-  private async combine(
-    action: "all_on" | "all_off",
-    command: Omit<PduCommand, "action">,
-    steps: ResultPayload[],
-  ): Promise<ResultPayload> {
-    const states = await this.deps.controller.readRelays().catch(() => null);
-    const errors = Object.fromEntries(
-      steps.flatMap((r) =>
-        r.status === "error" && r.error && r.outlet !== null ? [[String(r.outlet), r.error]] : [],
-      ),
+  private combine(action: "all_on" | "all_off", command: PduOptions, steps: ResultPayload[]): ResultPayload {
+    const refused = steps.flatMap((r) =>
+      r.status === "error" && r.error && r.outlet !== null ? [[String(r.outlet), r.error] as const] : [],
     );
+    const skipped = Object.fromEntries(refused.filter(([, e]) => SKIP_CODES.has(e.code)));
+    const errors = Object.fromEntries(refused.filter(([, e]) => !SKIP_CODES.has(e.code)));
     const result: ResultPayload = {
       outlet: null,
       command: action,
       status: Object.keys(errors).length === 0 ? "ok" : "error",
     };
     if (command.transaction !== undefined) result.transaction = command.transaction;
-    if (states) result.outlets = Object.fromEntries(states.map((on, i) => [String(i + 1), formatState(on)]));
+    result.outlets = Object.fromEntries(
+      this.deps.store.states().map((on, i) => [String(i + 1), formatState(on)]),
+    );
+    if (Object.keys(skipped).length > 0) result.skipped = skipped;
     if (Object.keys(errors).length > 0) {
       result.errors = errors;
       result.error = {
@@ -138,18 +162,26 @@ export class CommandExecutor {
   }
 
   private async waitPending(command: Command, seconds: number): Promise<CommandError | null> {
+    const max = this.deps.maxPending ?? Infinity;
+    if (this.deps.store.pending().length >= max && command.action !== "cycle") {
+      return {
+        code: "too_many_pending",
+        message: `${max} actions are already pending on this PDU; nothing was switched (cancel some first)`,
+      };
+    }
     const id = this.nextId++;
     const abort = new AbortController();
     const now = this.deps.now?.() ?? Date.now();
     this.pending.set(id, {
       action: { id, outlet: command.outlet, action: command.action, dueAt: now + seconds * 1000 },
       abort,
+      command,
     });
-    this.deps.onPending?.(this.pendingActions());
+    this.publishPending();
     if (this.stopping) abort.abort(); // registered while stopping: do not wait
     await this.deps.sleep(seconds * 1000, abort.signal);
     this.pending.delete(id);
-    this.deps.onPending?.(this.pendingActions());
+    this.publishPending();
     if (!abort.signal.aborted) return null;
     return this.stopping
       ? {
@@ -159,8 +191,16 @@ export class CommandExecutor {
       : { code: "cancelled", message: "cancelled before the delay ran out; nothing was switched" };
   }
 
+  private publishPending(): void {
+    this.deps.store.setPending("command", this.pendingActions());
+  }
+
+  private switched(states: boolean[]): void {
+    this.deps.store.switched(states, this.deps.now?.() ?? Date.now());
+  }
+
   private async apply(command: Command): Promise<ResultPayload> {
-    const { controller } = this.deps;
+    const { controller, store } = this.deps;
     const n = command.outlet;
     try {
       let states: boolean[];
@@ -175,8 +215,7 @@ export class CommandExecutor {
           states = await controller.setRelay(n, false);
           break;
         case "toggle": {
-          const current = await controller.readRelays();
-          const on = !(current[n - 1] ?? false);
+          const on = !store.isOn(n);
           if (!on && this.deps.isProtected(n) && command.force !== true) {
             return this.failure(command, {
               code: "protected_outlet",
@@ -190,7 +229,7 @@ export class CommandExecutor {
         }
         case "cycle": {
           states = await controller.setRelay(n, false);
-          this.deps.onStates(states);
+          this.switched(states);
           // The on is a pending action: cancelling it leaves the outlet off; stopping the agent finishes it now.
           const interrupted = await this.waitPending(command, command.delay ?? 0);
           if (interrupted && !this.stopping) {
@@ -205,12 +244,12 @@ export class CommandExecutor {
           break;
         }
       }
-      this.deps.onStates(states);
+      this.switched(states);
       return this.success(command, states[n - 1] ?? false);
     } catch (err) {
       const message = err instanceof HardwareError || err instanceof Error ? err.message : String(err);
       const states = await controller.readRelays().catch(() => null);
-      if (states) this.deps.onStates(states);
+      if (states) this.switched(states);
       const result = this.failure(command, {
         code: "hardware_error",
         message: `${message}; state re-read from the hardware`,

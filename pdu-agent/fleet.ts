@@ -4,7 +4,8 @@
 import path from "node:path";
 import type { Settings } from "../config/settings.ts";
 import type { Logger } from "../log/logger.ts";
-import { PduAgent } from "./agent.ts";
+import type { PduAgent } from "./agent.ts";
+import { createAgent } from "./create-agent.ts";
 import { createSimulatedPdu } from "./hardware/sim/simulated-pdu.ts";
 import type { AgentPlugin } from "./plugin.ts";
 
@@ -88,7 +89,7 @@ export class SimFleet {
           address: settings.i2c.address,
         });
         const logger = this.options.logger.child({ pdu: id });
-        const agent = new PduAgent({
+        const agent = await createAgent({
           settings,
           controller: sim.controller,
           logger,

@@ -1,5 +1,4 @@
-// The power budget: what an outlet is expected to draw (learned from its recent readings), whether switching
-// it on fits the PDU's and the outlet's limits, and when a sustained overload must raise an alarm or shed.
+// The power budget: whether switching an outlet on (expected to draw what the state store learned) fits the PDU's and the outlet's limits, and when a sustained overload must raise an alarm or shed.
 // Pure logic: readings and time come in as arguments.
 import type { CommandError } from "../protocol/commands.ts";
 
@@ -14,8 +13,6 @@ export interface BudgetOptions {
   overloadHoldMs: number;
   shed: boolean;
   outlets: readonly BudgetOutlet[];
-  /** Readings remembered per outlet to learn its draw. */
-  memory?: number;
 }
 
 export interface OverloadState {
@@ -28,34 +25,22 @@ export interface OverloadState {
 }
 
 export class PowerBudget {
-  private readonly learned: number[][];
   private overSince: number | null = null;
   private alarm = false;
 
-  constructor(private readonly options: BudgetOptions) {
-    this.learned = options.outlets.map(() => []);
-  }
+  constructor(private readonly options: BudgetOptions) {}
 
-  /** Feed one poll: currents in amperes, relay states. */
-  observe(currents: readonly number[], states: readonly boolean[]): void {
-    const memory = this.options.memory ?? 60;
-    currents.forEach((a, i) => {
-      if (!states[i]) return;
-      const history = (this.learned[i] ??= []);
-      history.push(a);
-      if (history.length > memory) history.shift();
-    });
-  }
-
-  /** The highest recent reading while on: inrush and peaks count, an outlet never seen on expects 0 A. */
-  expected(outlet: number): number {
-    return Math.max(0, ...(this.learned[outlet - 1] ?? []));
-  }
-
-  /** Why switching this outlet on must be refused, or null. */
-  refuseOn(outlet: number, currents: readonly number[], states: readonly boolean[]): CommandError | null {
+  /**
+   * Why switching this outlet on must be refused, or null. `committed`: what each outlet counts now (its
+   * reading, or its learned draw when switched on since); `expected`: what this outlet is expected to draw.
+   */
+  refuseOn(
+    outlet: number,
+    expected: number,
+    committed: readonly number[],
+    states: readonly boolean[],
+  ): CommandError | null {
     if (states[outlet - 1]) return null;
-    const expected = this.expected(outlet);
     const own = this.options.outlets[outlet - 1]?.maxCurrent;
     if (own !== undefined && expected > own) {
       return {
@@ -63,7 +48,7 @@ export class PowerBudget {
         message: `outlet ${outlet} is expected to draw ${expected.toFixed(2)} A, over its ${own} A limit`,
       };
     }
-    const total = currents.reduce((sum, a, i) => (states[i] ? sum + a : sum), 0);
+    const total = committed.reduce((sum, a, i) => (states[i] ? sum + a : sum), 0);
     if (total + expected > this.options.maxCurrent) {
       return {
         code: "overload",

@@ -28,7 +28,9 @@ export type ErrorCode =
   | "shutting_down"
   | "cancelled"
   | "protected_outlet"
-  | "overload";
+  | "overload"
+  | "too_many_pending"
+  | "internal_error";
 
 export interface CommandError {
   code: ErrorCode;

@@ -21,18 +21,22 @@ export function formatEnergy(kwh: number): string {
 
 export interface ResultPayload {
   outlet: number | null;
-  command: Action | PduAction | null;
+  command: Action | PduAction | "power_on_behavior" | null;
   transaction?: Transaction;
   status: "ok" | "error";
   error?: CommandError;
   /** The outlet's state after the command (also after a failed one, when it is known). */
   state?: OutletState;
-  /** PDU-wide commands: each outlet's state afterwards, the outlets refused and why, the actions cancelled. */
+  /** Who sent the command: `rest <ip>`, `panel <id>`, `mqtt <client id>`, `shedding`, … */
+  source?: string;
+  /** PDU-wide commands: each outlet's state afterwards, the outlets that failed and why, the actions cancelled. */
   outlets?: Record<string, OutletState>;
   errors?: Record<string, CommandError>;
+  /** PDU-wide commands: outlets (or, for cancel, pending ids) left alone on purpose, and why; the command is still ok. */
+  skipped?: Record<string, CommandError>;
   cancelled?: number[];
-  /** Who sent the command, as the agent saw it (`rest 10.0.0.5`, `panel rack1`, `mqtt`...). */
-  source?: string;
+  /** power_on_behavior commands: the outlet's cold-start policy afterwards. */
+  power_on_behavior?: "off" | "on" | "last";
 }
 
 export type OutletFault = "none" | "dead_load" | "welded_relay";

@@ -96,6 +96,18 @@ export class Topics {
     return `${this.base}/${RESPONSE_LEVEL}/${clientId}/#`;
   }
 
+  /**
+   * The only prefix under which the agent honours an MQTT 5 response topic:
+   * `<base>/response/<requester client id>/<anything>`. Any other response topic is ignored.
+   */
+  responsePrefix(): string {
+    return `${this.base}/${RESPONSE_LEVEL}/`;
+  }
+  isResponseTopic(topic: string): boolean {
+    const prefix = this.responsePrefix();
+    return topic.startsWith(prefix) && topic.length > prefix.length && !/[#+\0]/.test(topic);
+  }
+
   /** What the pdu-agent subscribes to for commands: every outlet's set topic, numbers parsed later. */
   setFilter(pdu: string): string {
     return `${this.pdu(pdu)}/outlet/+/set`;

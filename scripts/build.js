@@ -14,6 +14,8 @@ if (!fs.existsSync(tsc)) {
   console.error("pipdu build: typescript is not installed, skipping the build (the sources run through tsx)");
   process.exit(0);
 }
+// From scratch: a source that was removed or moved (test-only code now under test/) must not linger in dist/.
+fs.rmSync(path.join(ROOT, "dist"), { recursive: true, force: true });
 execFileSync(process.execPath, [tsc, "-p", path.join(ROOT, "tsconfig.build.json")], { stdio: "inherit" });
 for (const file of SOURCE_DIRS.flatMap(sourceFiles)) {
   if (!file.endsWith(".ts")) fs.cpSync(path.join(ROOT, file), path.join(ROOT, "dist", file));

@@ -66,8 +66,8 @@ for (const kind of BROKERS) {
 }
 
 /** The energy file and its backup as the agent would load them, per outlet the higher. */
-function savedEnergy(stateDir: string): number[] {
-  return new EnergyStore(stateDir, "pdu1").load(16);
+async function savedEnergy(stateDir: string): Promise<number[]> {
+  return (await new EnergyStore(stateDir, "pdu1").load(16)).kwh;
 }
 
 test("an agent killed at 20 random moments under load never publishes or loads an energy counter lower than one published or saved before", async (t) => {
@@ -91,7 +91,7 @@ test("an agent killed at 20 random moments under load never publishes or loads a
   const iterations = 20;
 
   for (let i = 0; i <= iterations; i++) {
-    const fileBefore = savedEnergy(stateDir);
+    const fileBefore = await savedEnergy(stateDir);
     const from = obs.seen.length;
     const agent = startAgentProcess(t, broker.url, stateDir, env);
     await waitOnline(obs.seen, from);
@@ -125,7 +125,7 @@ test("an agent killed at 20 random moments under load never publishes or loads a
       }
       highest[o] = previous;
     });
-    const saved = savedEnergy(stateDir);
+    const saved = await savedEnergy(stateDir);
     if ((saved[0] ?? 0) > (fileBefore[0] ?? 0)) killsAfterSave++;
   }
 
@@ -157,8 +157,8 @@ test("energy files survive SIGKILL in the middle of a save: the loaded counter i
     script,
     `import { EnergyStore } from ${JSON.stringify(store)};
 const s = new EnergyStore(process.argv[2], "pdu1");
-let v = s.load(16)[0];
-for (;;) { v += 0.001; s.save(new Array(16).fill(v)); process.stdout.write(v.toFixed(6) + "\\n"); }
+let v = (await s.load(16)).kwh[0];
+for (;;) { v += 0.001; await s.save(new Array(16).fill(v)); process.stdout.write(v.toFixed(6) + "\\n"); }
 `,
   );
   const random = seededRandom(seedFromEnv(t));
@@ -166,7 +166,7 @@ for (;;) { v += 0.001; s.save(new Array(16).fill(v)); process.stdout.write(v.toF
   let below = 0;
   const iterations = 20;
   for (let i = 0; i < iterations; i++) {
-    const before = savedEnergy(dir)[0] ?? 0;
+    const before = (await savedEnergy(dir))[0] ?? 0;
     const child = spawn(process.execPath, ["--import", "tsx", script, dir], {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "inherit"],
@@ -180,7 +180,7 @@ for (;;) { v += 0.001; s.save(new Array(16).fill(v)); process.stdout.write(v.toF
     const lines = out.split("\n").slice(0, -1); // the last line may be torn
     saves += lines.length;
     const lastCompleted = Number(lines.at(-1));
-    const loaded = savedEnergy(dir)[0] ?? 0;
+    const loaded = (await savedEnergy(dir))[0] ?? 0;
     if (loaded < lastCompleted - 1e-9 || loaded < before) below++;
   }
   t.is(below, 0);

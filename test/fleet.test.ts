@@ -84,9 +84,15 @@ for (const kind of BROKERS) {
       transaction: "fleet-1",
       status: "ok",
       state: "ON",
+      source: "mqtt",
     });
-    // Retained states of all three arrived on subscribe; after the command only pdu02's changes.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Retained states of all three arrived on subscribe; after the command only pdu02's changes. Sentinel:
+    // a command to each other PDU, answered only after anything it might wrongly have done before.
+    await client.subscribeAsync(["pipdu/pdu01/result", "pipdu/pdu03/result"], { qos: 1 });
+    const sentinels = ["pdu01", "pdu03"].map((id) => nextMessage(client, `pipdu/${id}/result`));
+    for (const id of ["pdu01", "pdu03"])
+      await client.publishAsync(`pipdu/${id}/outlet/6/set`, "OFF", { qos: 1 });
+    await Promise.all(sentinels);
     t.deepEqual(
       states.filter((l) => l.endsWith("ON")),
       ["pipdu/pdu02/outlet/5/state ON"],

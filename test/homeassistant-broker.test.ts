@@ -3,7 +3,7 @@
 // behaviour select reaches the firmware's COLD_POLICY register, `pipdu ha remove` clears the device.
 import test, { type ExecutionContext } from "ava";
 import type { MqttClient } from "mqtt";
-import { checkDiscoveryMessage } from "../homeassistant/discovery-rules.ts";
+import { checkDiscoveryMessage } from "./helpers/discovery-rules.ts";
 import { homeAssistantPlugins } from "../homeassistant/plugins.ts";
 import { removeDiscovery } from "../homeassistant/remove-command.ts";
 import { silentLogger } from "../log/logger.ts";
@@ -40,7 +40,7 @@ async function watch(
     received.push({ topic, payload: payload.toString(), packet });
     for (const w of waiters.splice(0)) w();
   });
-  await client.subscribeAsync(filters, { qos: 1 });
+  await client.subscribeAsync([...filters, "test/settled"], { qos: 1 });
   const next = async (topic: string, since = 0): Promise<Received> => {
     for (;;) {
       const hit = received.slice(since).find((m) => m.topic === topic);
@@ -49,6 +49,13 @@ async function watch(
     }
   };
   return { client, received, next };
+}
+
+/** Resolves once every retained copy the watcher's subscription brought has arrived (a sentinel round trip). */
+async function settled(w: Awaited<ReturnType<typeof watch>>): Promise<void> {
+  const mark = w.received.length;
+  await w.client.publishAsync("test/settled", "x", { qos: 1 });
+  await w.next("test/settled", mark);
 }
 
 /** The retained copy a newcomer (HA after a restart) gets; null when there is none. */
@@ -60,9 +67,13 @@ async function retained(t: ExecutionContext, url: string, topic: string): Promis
       (tp, payload, packet) => tp === topic && resolve({ topic: tp, payload: payload.toString(), packet }),
     ),
   );
-  await client.subscribeAsync(topic, { qos: 1 });
-  const timeout = new Promise<null>((resolve) => setTimeout(() => resolve(null), 500));
-  const result = await Promise.race([got, timeout]);
+  // Sentinel instead of a timeout: the broker sends the retained copy on subscribing, before it routes a
+  // message this client publishes afterwards to a topic it subscribed in the same request.
+  const sentinel = `test/sentinel/${Math.random().toString(36).slice(2)}`;
+  await client.subscribeAsync([topic, sentinel], { qos: 1 });
+  const done = new Promise<null>((resolve) => client.on("message", (tp) => tp === sentinel && resolve(null)));
+  await client.publishAsync(sentinel, "x", { qos: 1 });
+  const result = await Promise.race([got, done]);
   await client.endAsync();
   return result;
 }
@@ -126,7 +137,7 @@ for (const kind of BROKERS) {
     await startAgent(t, testSettings(t, { mqtt: { url: broker.url }, pdu: { outletCount: 2 } }), plugins());
     const w = await watch(t, broker.url, ["homeassistant/#", "pipdu/pdu1/#"]);
     await Promise.all([w.next(DISCOVERY), w.next("pipdu/pdu1/availability")]); // the retained copies
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await settled(w);
     const mark = w.received.length;
     await publishStatus(kind, broker.url, broker.port, t);
     const again = await w.next(DISCOVERY, mark);
@@ -260,6 +271,7 @@ for (const kind of BROKERS) {
       command: "power_on_behavior",
       status: "ok",
       power_on_behavior: "on",
+      source: "mqtt",
     });
     t.is((await w.next("pipdu/pdu1/outlet/2/power_on_behavior", mark)).payload, "on");
     t.deepEqual([...(await register.read(Reg.COLD_POLICY, 4))], [2, 1, 2, 2]);

@@ -10,7 +10,7 @@ import {
   withRemovals,
   type DiscoveryInput,
 } from "../homeassistant/discovery-payload.ts";
-import { checkDiscoveryMessage } from "../homeassistant/discovery-rules.ts";
+import { checkDiscoveryMessage } from "./helpers/discovery-rules.ts";
 import { Topics } from "../protocol/topics.ts";
 
 const FIXTURES = path.join(import.meta.dirname, "fixtures/homeassistant");
@@ -137,9 +137,11 @@ test("each outlet has a switch, power, current, energy, power-cycle button and p
   t.like(components["total_energy"], { state_topic: "~/total/energy", state_class: "total_increasing" });
 });
 
-test("a protected outlet gets no power-cycle button; hardware without a cold-start policy gets no select", (t) => {
+test("a protected outlet gets no power-cycle button and no power-on behaviour off; hardware without a cold-start policy gets no select", (t) => {
   t.false("outlet_1_power_cycle" in buildDiscovery(rackA).components);
   t.true("outlet_2_power_cycle" in buildDiscovery(rackA).components);
+  t.like(buildDiscovery(rackA).components["outlet_1_power_on_behavior"], { options: ["on", "last"] });
+  t.like(buildDiscovery(rackA).components["outlet_2_power_on_behavior"], { options: ["off", "on", "last"] });
   t.false(
     Object.keys(buildDiscovery(input({ coldStartPolicy: false })).components).some((k) =>
       k.endsWith("power_on_behavior"),

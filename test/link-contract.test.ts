@@ -2,8 +2,8 @@
 import fs from "node:fs";
 import test from "ava";
 import { Reg } from "../protocol/register-map.ts";
-import { DEFAULT_BRIDGE_PATH, FirmwareBridgeBus } from "../pdu-agent/hardware/firmware-bridge-bus.ts";
-import type { I2cBus } from "../pdu-agent/hardware/i2c-bus.ts";
+import { DEFAULT_BRIDGE_PATH, FirmwareBridgeBus } from "./helpers/firmware-bridge-bus.ts";
+import type { I2cBus } from "../lib/i2c-bus.ts";
 import { HardwareError } from "../pdu-agent/hardware/outlet-controller.ts";
 import { LinkError, RegisterClient } from "../pdu-agent/hardware/register-client.ts";
 import { RegisterOutletController } from "../pdu-agent/hardware/register-outlet-controller.ts";

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import test from "ava";
 import { silentLogger } from "../log/logger.ts";
-import type { I2cBus } from "../pdu-agent/hardware/i2c-bus.ts";
+import type { I2cBus } from "../lib/i2c-bus.ts";
 import { SysfsGpio } from "../panel-agent/drivers/gpio-backend.ts";
 import { GpioKeypad } from "../panel-agent/drivers/gpio-keypad.ts";
 import { findGpioBase, sysfsNumber } from "../panel-agent/drivers/gpio-numbering.ts";

@@ -2,8 +2,8 @@
 // MCP23017) or direct GPIO. Native modules are imported only when real hardware is asked for.
 import type { Logger } from "../../log/logger.ts";
 import { realSleep } from "../../lib/sleep.ts";
-import type { I2cBus } from "../../pdu-agent/hardware/i2c-bus.ts";
-import type { PanelSettings } from "../config-schema.ts";
+import type { I2cBus } from "../../lib/i2c-bus.ts";
+import type { PanelSettings } from "../../config/panel-schema.ts";
 import { SimPanel } from "../sim/sim-panel.ts";
 import { openRpiGpio, SysfsGpio, type GpioBackend } from "./gpio-backend.ts";
 import { GpioKeypad } from "./gpio-keypad.ts";
@@ -28,7 +28,7 @@ export async function createPanelDriver(
   }
   let bus: I2cBus | null = null;
   const openBus = async (): Promise<I2cBus> => {
-    const { openNativeI2cBus } = await import("../../pdu-agent/hardware/i2c-bus-native.ts");
+    const { openNativeI2cBus } = await import("../../lib/i2c-bus-native.ts");
     bus ??= await openNativeI2cBus(panel.i2c.bus);
     return bus;
   };

@@ -2,7 +2,7 @@
 // Backpack bits: P0=RS, P1=RW, P2=E, P3=backlight, P4-P7=D4-D7. Each nibble is latched by a byte with E high
 // followed by the same byte with E low; a whole command or row goes in one I2C write (the PCF8574 latches
 // every byte of a transaction), which keeps the bus busy for ~8 ms per changed row at 100 kHz.
-import type { I2cBus } from "../../pdu-agent/hardware/i2c-bus.ts";
+import type { I2cBus } from "../../lib/i2c-bus.ts";
 import type { Sleep } from "../../lib/sleep.ts";
 import type { TextDisplay } from "./panel-driver.ts";
 

@@ -5,7 +5,7 @@
 //   LED k    → GPA4-7 (k 0-3), GPB4-7 (k 4-7): outputs, lit = high (through a transistor or driver:
 //              25 mA per pin, 150 mA per chip)
 // Newer MCP23017 datasheets make GPA7 and GPB7 output-only; this map uses them only for LEDs.
-import type { I2cBus } from "../../pdu-agent/hardware/i2c-bus.ts";
+import type { I2cBus } from "../../lib/i2c-bus.ts";
 
 export const REG = {
   IODIRA: 0x00,

@@ -3,7 +3,8 @@
 // the others or the rest of piPDU.
 import type { Settings } from "../../config/settings.ts";
 import type { Logger } from "../../log/logger.ts";
-import { PduAgent } from "../agent.ts";
+import type { PduAgent } from "../agent.ts";
+import { createAgent } from "../create-agent.ts";
 import type { AgentPlugin } from "../plugin.ts";
 import { driverPdusFromSettings, type DriverPdu } from "./driver-pdus.ts";
 
@@ -27,13 +28,13 @@ export function runDriverPdus(
   let stopping = false;
 
   const start = async (pdu: DriverPdu): Promise<void> => {
-    const agent = new PduAgent({
-      settings: pdu.settings,
-      controller: pdu.controller,
-      logger: logger.child({ pdu: pdu.pduId }),
-      plugins: plugins(pdu.settings),
-    });
     try {
+      const agent = await createAgent({
+        settings: pdu.settings,
+        controller: pdu.controller,
+        logger: logger.child({ pdu: pdu.pduId }),
+        plugins: plugins(pdu.settings),
+      });
       await agent.start();
       agents.push(agent);
       if (!stopping)

@@ -1,7 +1,7 @@
 // The one place that decides which hardware the agent talks to. Features never ask.
 import type { Settings } from "../../config/load.ts";
 import type { Logger } from "../../log/logger.ts";
-import type { I2cBus } from "./i2c-bus.ts";
+import type { I2cBus } from "../../lib/i2c-bus.ts";
 import type { OutletController } from "./outlet-controller.ts";
 import { RegisterClient } from "./register-client.ts";
 import { RegisterOutletController } from "./register-outlet-controller.ts";
@@ -38,7 +38,7 @@ async function openMega(
   let bus: I2cBus | null = null;
   try {
     // Loaded only here, so the native module is needed only where there is an I2C bus.
-    const native = await import("./i2c-bus-native.ts");
+    const native = await import("../../lib/i2c-bus-native.ts");
     bus = await native.openNativeI2cBus(busNumber);
     const controller = new RegisterOutletController(
       new RegisterClient(bus, address),

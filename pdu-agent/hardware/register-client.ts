@@ -2,7 +2,7 @@
 // The same code runs against the real Mega, the host-built firmware and the simulator.
 import { crc8 } from "../../protocol/crc8.ts";
 import { MAX_READ, MAX_WRITE, RECEIPT_LEN, Reg, WriteStatus } from "../../protocol/register-map.ts";
-import { I2cError, type I2cBus } from "./i2c-bus.ts";
+import { I2cError, type I2cBus } from "../../lib/i2c-bus.ts";
 
 export interface LinkCounters {
   transactions: number;

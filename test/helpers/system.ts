@@ -8,8 +8,9 @@ import path from "node:path";
 import type { ExecutionContext } from "ava";
 import { EmbeddedBroker } from "../../broker/embedded-broker.ts";
 import { loadConfig, type Settings } from "../../config/load.ts";
-import { createLogger, silentLogger } from "../../log/logger.ts";
-import { PduAgent } from "../../pdu-agent/agent.ts";
+import { createLogger, silentLogger, type Logger } from "../../log/logger.ts";
+import type { PduAgent } from "../../pdu-agent/agent.ts";
+import { createAgent } from "../../pdu-agent/create-agent.ts";
 import { createSimulatedPdu, type SimulatedPdu } from "../../pdu-agent/hardware/sim/simulated-pdu.ts";
 import type { AgentPlugin } from "../../pdu-agent/plugin.ts";
 
@@ -76,8 +77,11 @@ export interface RunningBroker {
   url: string;
   port: number;
   stop(): Promise<void>;
-  /** Stop and start again on the same port (retained messages kept where the broker persists them). */
-  restart(): Promise<void>;
+  /**
+   * Stop and start again on the same port (retained messages kept where the broker persists them).
+   * loseRetained: stop as a crash would (Mosquitto SIGKILLed) and start with an empty retained store.
+   */
+  restart(options?: { loseRetained?: boolean }): Promise<void>;
 }
 
 export async function startBroker(
@@ -109,8 +113,12 @@ async function startEmbedded(t: ExecutionContext, stateDir: string): Promise<Run
       if (running) await broker.stop();
       running = false;
     },
-    async restart() {
+    async restart(options: { loseRetained?: boolean } = {}) {
       await running_.stop();
+      if (options.loseRetained === true) {
+        for (const entry of fs.readdirSync(stateDir))
+          fs.rmSync(path.join(stateDir, entry), { recursive: true });
+      }
       broker = make(port);
       await broker.start();
       running = true;
@@ -151,24 +159,27 @@ async function startMosquitto(t: ExecutionContext, stateDir: string): Promise<Ru
     proc = spawn("mosquitto", ["-c", conf], { stdio: "ignore" });
     await waitForPort(port);
   };
-  const stop = async (): Promise<void> => {
+  const stop = async (signal: NodeJS.Signals = "SIGTERM"): Promise<void> => {
     const p = proc;
     proc = null;
     if (!p || p.exitCode !== null) return;
     await new Promise<void>((resolve) => {
       p.once("exit", () => resolve());
-      p.kill("SIGTERM");
+      p.kill(signal);
     });
   };
   await start();
-  t.teardown(stop);
+  t.teardown(() => stop());
   return {
     kind: "mosquitto",
     url: `mqtt://127.0.0.1:${port}`,
     port,
-    stop,
-    restart: async () => {
-      await stop();
+    stop: () => stop(),
+    restart: async (options: { loseRetained?: boolean } = {}) => {
+      if (options.loseRetained === true) {
+        await stop("SIGKILL"); // as after a crash or an out-of-memory kill: nothing saved on the way out
+        fs.rmSync(path.join(stateDir, "mosquitto.db"), { force: true });
+      } else await stop();
       await start();
     },
   };
@@ -203,6 +214,7 @@ export async function startAgent(
   t: ExecutionContext,
   settings: Settings,
   plugins: AgentPlugin[] = [],
+  options: { logger?: Logger } = {},
 ): Promise<InProcessAgent> {
   const sim = createSimulatedPdu({
     stateDir: settings.stateDir,
@@ -211,8 +223,9 @@ export async function startAgent(
     voltage: settings.mains.voltage,
     powerFactor: settings.mains.powerFactor,
   });
-  const logger = process.env["PIPDU_TEST_LOG"] ? createLogger({ level: "debug" }) : silentLogger();
-  const agent = new PduAgent({ settings, controller: sim.controller, logger, plugins });
+  const logger =
+    options.logger ?? (process.env["PIPDU_TEST_LOG"] ? createLogger({ level: "debug" }) : silentLogger());
+  const agent = await createAgent({ settings, controller: sim.controller, logger, plugins });
   await agent.start();
   let stopped = false;
   const stop = async (): Promise<void> => {
@@ -330,3 +343,5 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+export { recordingLogger } from "./recording-logger.ts";

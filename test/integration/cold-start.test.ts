@@ -3,8 +3,8 @@
 import fs from "node:fs";
 import test from "ava";
 import { Reg } from "../../protocol/register-map.ts";
-import { PduAgent } from "../../pdu-agent/agent.ts";
-import { DEFAULT_BRIDGE_PATH, FirmwareBridgeBus } from "../../pdu-agent/hardware/firmware-bridge-bus.ts";
+import { createAgent } from "../../pdu-agent/create-agent.ts";
+import { DEFAULT_BRIDGE_PATH, FirmwareBridgeBus } from "../helpers/firmware-bridge-bus.ts";
 import { RegisterClient } from "../../pdu-agent/hardware/register-client.ts";
 import { RegisterOutletController } from "../../pdu-agent/hardware/register-outlet-controller.ts";
 import { silentLogger } from "../../log/logger.ts";
@@ -30,7 +30,7 @@ if (!built && process.env["CI"] === "true")
 
     const broker = await startBroker(t, "embedded");
     const settings = testSettings(t, { mqtt: { url: broker.url } });
-    const agent = new PduAgent({
+    const agent = await createAgent({
       settings,
       controller: new RegisterOutletController(client, "firmware-bridge", () => bus.close()),
       logger: silentLogger(),
@@ -71,5 +71,58 @@ if (!built && process.env["CI"] === "true")
     );
     await eventually("nothing pending", () => (pendingNow().length === 0 ? true : undefined));
     t.is(await bus.relayPins(), 0b011, "outlet 3 stayed off");
+  },
+);
+
+(built ? test : test.skip)(
+  "the cold-start step of a protected outlet is kept by a cancel without force, and cancelled with it",
+  async (t) => {
+    const bus = await FirmwareBridgeBus.start({ address: 0x42, outlets: 16 });
+    const client = new RegisterClient(bus, 0x42);
+    await client.write(Reg.COLD_POLICY, Uint8Array.of(0, 1, 1));
+    await client.write(Reg.ON_DELAY, Uint8Array.of(0, 20, 50));
+    await client.write(Reg.COMMAND, Uint8Array.of(1));
+    await bus.advance(100);
+    await bus.reset("power");
+    const broker = await startBroker(t, "embedded");
+    const settings = testSettings(t, { mqtt: { url: broker.url }, outlets: [{}, { protected: true }, {}] });
+    const agent = await createAgent({
+      settings,
+      controller: new RegisterOutletController(client, "firmware-bridge", () => bus.close()),
+      logger: silentLogger(),
+    });
+    const observer = await connectClient(t, broker.url, { protocolVersion: 4 });
+    const seen = collectMessages(observer);
+    await observer.subscribeAsync("pipdu/pdu1/#", { qos: 1 });
+    await agent.start();
+    t.teardown(() => agent.stop());
+    const pendingNow = () =>
+      (
+        JSON.parse(seen.filter((m) => m.topic === "pipdu/pdu1/pending").at(-1)?.payload ?? "[]") as {
+          id: number;
+        }[]
+      ).map((p) => p.id);
+    await eventually("two cold-start steps pending", () => (pendingNow().length === 2 ? true : undefined));
+    const send = async (body: Record<string, unknown>) => {
+      await observer.publishAsync("pipdu/pdu1/set", JSON.stringify(body), { qos: 1 });
+      const tx = String(body["transaction"]);
+      return JSON.parse(
+        await eventually(
+          tx,
+          () => seen.find((m) => m.topic === "pipdu/pdu1/result" && m.payload.includes(tx))?.payload,
+        ),
+      ) as Record<string, unknown>;
+    };
+    t.like(await send({ action: "cancel", transaction: "all" }), {
+      status: "ok",
+      cancelled: [10003],
+      skipped: { "10002": { code: "protected_outlet" } },
+    });
+    t.like(await send({ action: "cancel", id: 10002, force: true, transaction: "forced" }), {
+      status: "ok",
+      cancelled: [10002],
+    });
+    await bus.advance(6000); // both delays would have run out
+    t.is(await bus.relayPins(), 0b000, "neither came on");
   },
 );

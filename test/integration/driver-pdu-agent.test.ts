@@ -27,14 +27,16 @@ test("a localcmdline outlet is retried until its command succeeds (result ok); o
     },
   });
   const logger = silentLogger();
-  const stop = await runDriverPdus(await driverPdusFromSettings(settings, logger), logger, () => []);
-  t.teardown(stop);
-
+  // Driver PDUs start in the background: commands are sent once the agent says it is online.
   const client = await connectClient(t, broker.url);
   await client.subscribeAsync("pipdu/rack-a-lab/#", { qos: 1 });
+  const online = nextMessage(client, "pipdu/rack-a-lab/availability");
+  const stop = await runDriverPdus(await driverPdusFromSettings(settings, logger), logger, () => []);
+  t.teardown(stop);
+  t.is((await online).payload, "online");
   let result = nextMessage(client, "pipdu/rack-a-lab/result");
   await client.publishAsync("pipdu/rack-a-lab/outlet/2/set", "ON", { qos: 1 });
-  t.is((await result).payload, '{"outlet":2,"command":"on","status":"ok","state":"ON"}');
+  t.is((await result).payload, '{"outlet":2,"command":"on","status":"ok","state":"ON","source":"mqtt"}');
   t.deepEqual(fs.readFileSync(runs, "utf8"), "2\n2\n2\n");
 
   result = nextMessage(client, "pipdu/rack-a-lab/result");
@@ -123,10 +125,12 @@ test("hostile outlet levels on MQTT reach a localcmdline command only as a check
     },
   });
   const logger = silentLogger();
+  const client = await connectClient(t, broker.url);
+  await client.subscribeAsync(["pipdu/strip/result", "pipdu/strip/availability"], { qos: 1 });
+  const online = nextMessage(client, "pipdu/strip/availability");
   const stop = await runDriverPdus(await driverPdusFromSettings(settings, logger), logger, () => []);
   t.teardown(stop);
-  const client = await connectClient(t, broker.url);
-  await client.subscribeAsync("pipdu/strip/result", { qos: 1 });
+  t.is((await online).payload, "online"); // started in the background: commands go once it is online
   const outcomes: string[] = [];
   for (const level of ["1;touch x", "$(id)", "01", "1e3", "-1", "99999999999999999999", "0x2", " 3", "4"]) {
     const result = nextMessage(client, "pipdu/strip/result");

@@ -9,7 +9,7 @@ import {
 } from "../helpers/system.ts";
 
 for (const kind of BROKERS) {
-  test(`[${kind}] mosquitto_pub ON switches outlet 3 and mosquitto_sub sees its state and a result`, async (t) => {
+  test(`[${kind}] mosquitto_pub ON switches outlet 3 and mosquitto_sub sees its state and a result naming mqtt as its source`, async (t) => {
     const broker = await startBroker(t, kind);
     await startAgent(t, testSettings(t, { mqtt: { url: broker.url } }));
     const sub = mosquittoSub(broker.port, "pipdu/pdu1/result", 1, 10);
@@ -17,7 +17,7 @@ for (const kind of BROKERS) {
     await Promise.all([sub.ready, state.ready]);
     await mosquittoPub(broker.port, "pipdu/pdu1/outlet/3/set", "ON");
     t.deepEqual(await sub.lines, [
-      'pipdu/pdu1/result {"outlet":3,"command":"on","status":"ok","state":"ON"}',
+      'pipdu/pdu1/result {"outlet":3,"command":"on","status":"ok","state":"ON","source":"mqtt"}',
     ]);
     t.deepEqual(await state.lines, ["pipdu/pdu1/outlet/3/state OFF", "pipdu/pdu1/outlet/3/state ON"]);
   });

@@ -3,6 +3,8 @@ import type { Command } from "../../protocol/commands.ts";
 import { CommandExecutor } from "../../pdu-agent/command-executor.ts";
 import { CommandQueue } from "../../pdu-agent/command-queue.ts";
 import { HardwareError, type OutletController } from "../../pdu-agent/hardware/outlet-controller.ts";
+import { OutletStateStore } from "../../pdu-agent/outlet-state.ts";
+import { PowerBudget } from "../../pdu-agent/power-budget.ts";
 
 /** A fake controller that records every relay operation in order. */
 class RecordingController implements OutletController {
@@ -54,18 +56,42 @@ function manualSleep() {
   return { sleep, waits };
 }
 
-function setup(protectedOutlets: number[] = []) {
+function setup(protectedOutlets: number[] = [], options: { maxCurrent?: number; maxPending?: number } = {}) {
   const controller = new RecordingController();
   const { sleep, waits } = manualSleep();
+  const store = new OutletStateStore(4);
   const published: boolean[][] = [];
+  store.subscribe((change) => {
+    if (change.kind === "switched") published.push([...store.states()]);
+  });
+  const budget = new PowerBudget({
+    maxCurrent: options.maxCurrent ?? 16,
+    overloadHoldMs: 5000,
+    shed: false,
+    outlets: [{}, {}, {}, {}],
+  });
   const executor = new CommandExecutor({
     controller,
     queue: new CommandQueue(),
+    store,
     sleep,
     isProtected: (n) => protectedOutlets.includes(n),
-    onStates: (s) => published.push(s),
+    refuseOn: (n) => budget.refuseOn(n, store.expected(n), store.committedCurrents(), store.states()),
+    ...(options.maxPending !== undefined ? { maxPending: options.maxPending } : {}),
   });
-  return { controller, executor, waits, published };
+  return { controller, executor, waits, published, store };
+}
+
+/** The store learns that each of these outlets draws `amps` (one poll with them on), then they are off again. */
+function learn(store: OutletStateStore, amps: number, outlets: number[]) {
+  const on = [1, 2, 3, 4].map((n) => outlets.includes(n));
+  store.polled(
+    store.beginRead(),
+    on,
+    on.map((o) => (o ? amps : 0)),
+    0,
+  );
+  store.polled(store.beginRead(), [false, false, false, false], [0, 0, 0, 0], 1);
 }
 
 const cmd = (outlet: number, action: Command["action"], extra: Partial<Command> = {}): Command => ({
@@ -110,8 +136,10 @@ test("nothing interleaves between a cycle's off and its on", async (t) => {
   );
 });
 
-test("a cycle publishes OFF then ON", async (t) => {
-  const { executor, waits, published } = setup();
+test("a cycle of an outlet that is on publishes OFF then ON", async (t) => {
+  const { executor, waits, published, controller, store } = setup();
+  controller.relays[0] = true;
+  store.init(controller.relays);
   const done = executor.execute(cmd(1, "cycle", { delay: 1 }));
   while (waits.length === 0) await new Promise((r) => setImmediate(r));
   waits[0]?.release();
@@ -123,8 +151,9 @@ test("a cycle publishes OFF then ON", async (t) => {
 });
 
 test("protected outlets refuse OFF, CYCLE and TOGGLE-to-off without force, and switch nothing", async (t) => {
-  const { controller, executor } = setup([1]);
+  const { controller, executor, store } = setup([1]);
   controller.relays[0] = true;
+  store.init(controller.relays);
   for (const action of ["off", "cycle", "toggle"] as const) {
     const result = await executor.execute(cmd(1, action));
     t.is(result.error?.code, "protected_outlet", action);
@@ -135,14 +164,14 @@ test("protected outlets refuse OFF, CYCLE and TOGGLE-to-off without force, and s
 });
 
 test("a relay change that cannot be verified ends in an error result with the state re-read", async (t) => {
-  const { controller, executor, published } = setup();
+  const { controller, executor, store } = setup();
   controller.failNext = true;
   const result = await executor.execute(cmd(4, "on", { transaction: "t" }));
   t.is(result.status, "error");
   t.is(result.error?.code, "hardware_error");
   t.is(result.state, "OFF");
   t.is(result.transaction, "t");
-  t.deepEqual(published.at(-1), [false, false, false, false]);
+  t.deepEqual(store.states(), [false, false, false, false]);
 });
 
 test("a delayed ON waits outside the queue, so other commands are not held up", async (t) => {
@@ -176,8 +205,82 @@ test("a cycle's wait is a pending action: cancelling it leaves the outlet off an
   while (waits.length === 0) await new Promise((r) => setImmediate(r));
   const [pending] = executor.pendingActions();
   t.like(pending, { outlet: 3, action: "cycle" });
-  t.deepEqual(executor.cancel({ outlet: 3 }), [pending?.id]);
+  t.deepEqual(executor.cancel({ outlet: 3 }), { cancelled: [pending?.id ?? -1], kept: [] });
   t.like(await cycle, { status: "error", state: "OFF", transaction: "c", error: { code: "cancelled" } });
   t.deepEqual(controller.log, ["3:off"]);
   t.deepEqual(executor.pendingActions(), []);
+});
+
+test("back-to-back ONs cannot both pass against the same headroom: the second is refused before any poll", async (t) => {
+  const { controller, executor, store } = setup([], { maxCurrent: 2.5 });
+  learn(store, 1, [1, 2, 3]);
+  const results = await Promise.all([
+    executor.execute(cmd(1, "on")),
+    executor.execute(cmd(2, "on")),
+    executor.execute(cmd(3, "on")),
+  ]);
+  t.deepEqual(
+    results.map((r) => r.status),
+    ["ok", "ok", "error"],
+  );
+  t.is(results[2].error?.code, "overload");
+  t.regex(results[2].error?.message ?? "", /2\.00 A \+ 1\.00 A = 3\.00 A, over the 2\.5 A budget/);
+  t.deepEqual(controller.log, ["1:on", "2:on"], "outlet 3 was never switched");
+});
+
+test("ALL_ON whose stagger is shorter than the poll cannot overrun the budget; it answers ok with the outlet it skipped", async (t) => {
+  const { controller, executor, store, waits } = setup([], { maxCurrent: 2.5 });
+  learn(store, 1, [1, 2, 3, 4]);
+  const done = executor.allOn([0.1, 0.1, 0.1, 0.1], { transaction: "a" });
+  // No poll runs here at all: only the store's own bookkeeping of each switch stands between the steps.
+  while (waits.length < 3) await new Promise((r) => setImmediate(r));
+  for (const w of waits) w.release();
+  const result = await done;
+  t.like(result, {
+    command: "all_on",
+    status: "ok",
+    transaction: "a",
+    outlets: { "1": "ON", "2": "ON", "3": "OFF", "4": "OFF" },
+    skipped: { "3": { code: "overload" }, "4": { code: "overload" } },
+  });
+  t.deepEqual(controller.log, ["1:on", "2:on"]);
+});
+
+test("ALL_OFF leaves a protected outlet on and answers ok, naming it among the skipped", async (t) => {
+  const { controller, executor, store } = setup([2]);
+  controller.relays = [true, true, true, false];
+  store.init(controller.relays);
+  const result = await executor.allOff({});
+  t.like(result, {
+    command: "all_off",
+    status: "ok",
+    outlets: { "1": "OFF", "2": "ON", "3": "OFF", "4": "OFF" },
+    skipped: { "2": { code: "protected_outlet" } },
+  });
+  t.is(result.errors, undefined);
+  t.deepEqual(controller.log.sort(), ["1:off", "3:off"]);
+});
+
+test("cancelling the on still to come of a protected outlet's forced cycle needs force", async (t) => {
+  const { controller, executor, waits } = setup([2]);
+  controller.relays[1] = true;
+  const cycle = executor.execute(cmd(2, "cycle", { delay: 30, force: true }));
+  while (waits.length === 0) await new Promise((r) => setImmediate(r));
+  const id = executor.pendingActions()[0]?.id ?? -1;
+  t.deepEqual(executor.cancel({ id }), { cancelled: [], kept: [id] }, "kept without force");
+  t.deepEqual(executor.cancel({}), { cancelled: [], kept: [id] }, "a cancel-all keeps it too");
+  t.deepEqual(executor.cancel({ id }, true), { cancelled: [id], kept: [] });
+  t.like(await cycle, { status: "error", error: { code: "cancelled" } });
+});
+
+test("past the pending cap a delayed command is refused with an error result and nothing waits", async (t) => {
+  const { executor, waits } = setup([], { maxPending: 2 });
+  const first = executor.execute(cmd(1, "on", { delay: 60 }));
+  const second = executor.execute(cmd(2, "on", { delay: 60 }));
+  while (waits.length < 2) await new Promise((r) => setImmediate(r));
+  const third = await executor.execute(cmd(3, "on", { delay: 60, transaction: "x" }));
+  t.like(third, { status: "error", transaction: "x", error: { code: "too_many_pending" } });
+  t.is(waits.length, 2);
+  executor.cancel({});
+  await Promise.all([first, second]);
 });

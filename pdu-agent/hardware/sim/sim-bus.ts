@@ -1,5 +1,5 @@
 // An I2C bus with simulated devices on it, and faults on demand: the simulator's side of the I2cBus seam.
-import { I2cError, type I2cBus } from "../i2c-bus.ts";
+import { I2cError, type I2cBus } from "../../../lib/i2c-bus.ts";
 
 export interface SimDevice {
   readonly address: number;

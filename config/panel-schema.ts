@@ -1,5 +1,5 @@
 // The `panel` section of the configuration schema: the front-rack panel (pipdu panel) and its drivers.
-import { jsonFormat, matching, numberIn, oneOf } from "../config/formats.ts";
+import { jsonFormat, matching, numberIn, oneOf } from "./formats.ts";
 
 export interface ButtonBinding {
   pdu: string;

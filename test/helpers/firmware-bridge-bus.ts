@@ -5,7 +5,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { I2cError, type I2cBus } from "./i2c-bus.ts";
+import { I2cError, type I2cBus } from "../../lib/i2c-bus.ts";
 
 export const DEFAULT_BRIDGE_PATH = fileURLToPath(
   new URL("../../firmware/build/pipdu-bridge", import.meta.url),
