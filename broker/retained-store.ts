@@ -89,8 +89,15 @@ export class RetainedStore {
 }
 
 // Buffers (payloads, MQTT 5 correlation data) are stored as {"$base64": "..."}.
+// Payloads are turned to base64 before JSON.stringify: left to it, Buffer#toJSON makes an array of one
+// number per byte that the replacer then walks (a burst of retained discovery made every write cost
+// milliseconds of broker CPU); only the few Buffers in MQTT 5 properties go through the replacer.
 function encode(messages: RetainedMessage[]): string {
-  return JSON.stringify({ version: FORMAT_VERSION, messages }, (_key, value: unknown) => {
+  const stored = messages.map((message) => ({
+    ...message,
+    payload: { $base64: message.payload.toString("base64") },
+  }));
+  return JSON.stringify({ version: FORMAT_VERSION, messages: stored }, (_key, value: unknown) => {
     if (isSerializedBuffer(value)) return { $base64: Buffer.from(value.data).toString("base64") };
     return value;
   });
