@@ -12,6 +12,13 @@ import { resolveOutlet, resolvePdu } from "./outlet-resolver.ts";
 import { printable } from "./pdudaemon-request.ts";
 
 const MAX_RANGE = 90 * 86400;
+/** How the page words the outlets a PDU-wide command left alone, by the agent's reason code. */
+const SKIP_NOTES: Record<string, string> = {
+  protected_outlet: "protected outlets stay on",
+  cancelled: "cancelled",
+  overload: "left off (over the current budget)",
+  too_many_pending: "left off (too many pending actions)",
+};
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
 export interface DashboardDeps {
@@ -176,16 +183,15 @@ export class DashboardApi {
         this.deps.requestTimeout * 1000,
         `rest ${req.socket.remoteAddress ?? "?"}`,
       );
-      // ALL OFF leaves protected outlets on unless forced, and an ALL ON step cancelled on purpose stays off:
-      // that is what was asked, not a failure.
-      const skipped = Object.entries(result.errors ?? {});
-      const expected = command.action === "all_off" ? "protected_outlet" : "cancelled";
-      const onlySkipped =
-        command.action !== "cancel" && skipped.length > 0 && skipped.every(([, e]) => e.code === expected);
-      const ok = result.status === "ok" || onlySkipped;
-      const note = onlySkipped
-        ? `; ${expected === "cancelled" ? "cancelled" : "protected outlets stay on"}: ${skipped.map(([n]) => n).join(", ")}`
-        : "";
+      // The agent answers ok for outlets it left alone on purpose (protected, over budget, a step cancelled)
+      // and lists them under "skipped"; say which, grouped by reason.
+      const ok = result.status === "ok";
+      const byReason = new Map<string, string[]>();
+      for (const [n, e] of Object.entries(result.skipped ?? {}))
+        byReason.set(e.code, [...(byReason.get(e.code) ?? []), n]);
+      const note = [...byReason]
+        .map(([code, outlets]) => `; ${SKIP_NOTES[code] ?? code.replace(/_/g, " ")}: ${outlets.join(", ")}`)
+        .join("");
       sendJson(res, ok ? 200 : 409, {
         status: ok ? "ok" : "error",
         code: ok ? "ok" : "refused",
@@ -194,6 +200,7 @@ export class DashboardApi {
           : `${result.error?.code ?? "error"}: ${result.error?.message ?? "refused by the pdu-agent"}`,
         ...reply,
         ...(result.outlets ? { outlets: result.outlets } : {}),
+        ...(result.skipped ? { skipped: result.skipped } : {}),
         ...(result.errors ? { errors: result.errors } : {}),
         ...(result.cancelled ? { cancelled: result.cancelled } : {}),
         ...(result.error && !ok ? { error: result.error } : {}),

@@ -132,7 +132,7 @@ export class HomeAssistantDiscovery implements AgentPlugin {
     let removed: Record<string, Platform> = {};
     if (previous && previous.topic !== topic) {
       // The prefix (or base topic) changed: the device under the old topic goes.
-      await ctx.client.publishAsync(previous.topic, "", { qos: 1, retain: true });
+      await ctx.publish(previous.topic, "", true);
     } else if (previous) {
       removed = Object.fromEntries(
         Object.entries(previous.components).filter(([key]) => !(key in payload.components)),
@@ -141,7 +141,7 @@ export class HomeAssistantDiscovery implements AgentPlugin {
     const removals = Object.keys(removed);
     if (!force && removals.length === 0 && previous?.topic === topic && previous.payload === text) return;
     const sent = removals.length > 0 ? JSON.stringify(withRemovals(payload, removed)) : text;
-    await ctx.client.publishAsync(topic, sent, { qos: 1, retain: true });
+    await ctx.publish(topic, sent, true);
     await store.save({ topic, components: platformsOf(payload), payload: text });
     const what = removals.length > 0 ? `, removed ${removals.join(", ")}` : "";
     ctx.logger.info(
@@ -155,7 +155,7 @@ export class HomeAssistantDiscovery implements AgentPlugin {
     const ctx = this.context;
     const previous = await this.store?.load();
     if (!ctx || !previous) return;
-    await ctx.client.publishAsync(previous.topic, "", { qos: 1, retain: true });
+    await ctx.publish(previous.topic, "", true);
     await this.store?.clear();
     ctx.logger.info(`Home Assistant discovery is off: cleared ${previous.topic}`, {
       component: "homeassistant",

@@ -110,19 +110,15 @@ export class PduAgent {
   async stop(): Promise<void> {
     const { features, plugins, executor, publisher, availability, logger } = this.parts;
     this.abort.abort();
+    publisher.stop();
     await this.parts.poll.stop();
     await executor.stop();
     for (const plugin of plugins)
       await plugin.stop().catch((err: unknown) => this.parts.errors.report(`${plugin.name} stop`, err));
     await Promise.allSettled([...this.pluginWork]);
     const client = this.client;
-    if (client?.connected) {
-      // With the broker unreachable nothing can be published: do not wait for one that may never return.
-      await Promise.race([
-        availability.goingOffline(),
-        new Promise((resolve) => setTimeout(resolve, 2000).unref()),
-      ]);
-    }
+    // The publisher no longer waits for a broker that may never return (publisher.stop() above).
+    if (client?.connected) await availability.goingOffline();
     for (const feature of [...features].reverse()) {
       await feature.stop().catch((err: unknown) => this.parts.errors.report(`${feature.name} stop`, err));
     }
@@ -166,6 +162,7 @@ export class PduAgent {
   private context(client: MqttClient): AgentContext {
     return {
       client,
+      publish: (topic, payload, retain) => this.parts.publisher.deliver(topic, payload, retain),
       topics: this.parts.publisher.topics,
       settings: this.parts.settings,
       logger: this.parts.logger,

@@ -8,6 +8,11 @@ import type { Topics } from "../protocol/topics.ts";
 
 export interface AgentContext {
   client: MqttClient;
+  /**
+   * Publish as the agent (QoS 1); rejects when it fails. Plugins publish through this, not the client, so a
+   * stopping agent never waits for a broker that has gone away.
+   */
+  publish(topic: string, payload: string, retain: boolean): Promise<void>;
   topics: Topics;
   settings: Settings;
   logger: Logger;

@@ -5,8 +5,12 @@ import type { Logger } from "../log/logger.ts";
 import { OFFLINE, ONLINE } from "../protocol/payloads.ts";
 import type { Topics } from "../protocol/topics.ts";
 
+/** While stopping, the longest a publish is waited for: the broker may have gone for good. */
+const STOPPING_WAIT_MS = 2000;
+
 export class Publisher {
   private current: MqttClient | null = null;
+  private stopping = false;
 
   constructor(
     readonly topics: Topics,
@@ -26,6 +30,15 @@ export class Publisher {
     return this.current?.connected === true;
   }
 
+  /**
+   * The agent is stopping: from now on a publish is dropped when the broker is unreachable and waited for at
+   * most STOPPING_WAIT_MS otherwise, so no feature's stop waits for a broker that may never return.
+   */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  /** Publish; a failure is logged, never thrown (the next (re)connect announces everything again). */
   publish(
     topic: string,
     payload: string,
@@ -33,14 +46,36 @@ export class Publisher {
     qos: 0 | 1 = 1,
     properties?: { correlationData?: Buffer },
   ): Promise<void> {
+    return this.deliver(topic, payload, retain, qos, properties).catch((err: unknown) => {
+      this.logger.warn(`publish to ${topic} failed: ${(err as Error).message}`, { component: "mqtt" });
+    });
+  }
+
+  /**
+   * Publish and reject when it fails, for a caller that keeps a record of what reached the broker (Home
+   * Assistant discovery). While stopping it rejects rather than wait for a broker that may never return.
+   */
+  deliver(
+    topic: string,
+    payload: string,
+    retain: boolean,
+    qos: 0 | 1 = 1,
+    properties?: { correlationData?: Buffer },
+  ): Promise<void> {
     const client = this.current;
-    if (!client) return Promise.resolve();
-    return client.publishAsync(topic, payload, { qos, retain, ...(properties ? { properties } : {}) }).then(
-      () => undefined,
-      (err: unknown) => {
-        this.logger.warn(`publish to ${topic} failed: ${(err as Error).message}`, { component: "mqtt" });
-      },
-    );
+    if (!client) return Promise.reject(new Error("not connected"));
+    if (this.stopping && !client.connected)
+      return Promise.reject(new Error("stopping with the broker unreachable"));
+    const sent = client
+      .publishAsync(topic, payload, { qos, retain, ...(properties ? { properties } : {}) })
+      .then(() => undefined);
+    if (!this.stopping) return sent;
+    return Promise.race([
+      sent,
+      new Promise<void>((_, reject) =>
+        setTimeout(() => reject(new Error("stopping: the broker did not answer")), STOPPING_WAIT_MS).unref(),
+      ),
+    ]);
   }
 
   json(topic: string, value: unknown, retain: boolean, qos: 0 | 1 = 1): Promise<void> {

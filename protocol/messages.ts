@@ -2,7 +2,7 @@
 // becomes and the parser that gets it there. Every payload is hostile until parsed: a parser never throws and
 // never returns a value a reader could trip over (a missing field, a null in a list, a string where a number
 // belongs, a prototype key); it answers {ok:true,value} or {ok:false,reason}.
-import type { Action, CommandError, ErrorCode } from "./commands.ts";
+import type { CommandError, ErrorCode } from "./commands.ts";
 import type {
   DiagnosticsPayload,
   InfoPayload,
@@ -14,7 +14,6 @@ import type {
   ResultPayload,
   TelemetryPayload,
 } from "./payloads.ts";
-import type { PduAction } from "./pdu-commands.ts";
 import { isValidPduId, type ParsedTopic } from "./topics.ts";
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -67,7 +66,7 @@ const ERROR_CODES: readonly ErrorCode[] = [
   "protected_outlet",
   "overload",
 ];
-const COMMANDS: readonly (Action | PduAction)[] = [
+const COMMANDS: readonly NonNullable<ResultPayload["command"]>[] = [
   "on",
   "off",
   "toggle",
@@ -75,6 +74,7 @@ const COMMANDS: readonly (Action | PduAction)[] = [
   "all_on",
   "all_off",
   "cancel",
+  "power_on_behavior",
 ];
 
 type Payload = Uint8Array | string;
@@ -317,15 +317,12 @@ function result(v: unknown): Parsed<ResultPayload> {
       r.outlets = states;
     }
     const errors = field(o, "errors");
-    if (errors !== undefined) {
-      const map = obj(errors, "result.errors");
-      const out: Record<string, CommandError> = {};
-      for (const key of Object.keys(map).slice(0, MAX_OUTLETS + 1)) {
-        if (!/^[0-9]{1,3}$/.test(key)) throw new Invalid("result.errors has a key that is not an outlet");
-        out[key] = commandError(map[key], `result.errors.${key}`);
-      }
-      r.errors = out;
-    }
+    if (errors !== undefined) r.errors = errorMap(errors, "result.errors");
+    // Outlets (or, for cancel, pending action ids) left alone on purpose; the command is still ok.
+    const skipped = field(o, "skipped");
+    if (skipped !== undefined) r.skipped = errorMap(skipped, "result.skipped");
+    if (field(o, "power_on_behavior") !== undefined)
+      r.power_on_behavior = oneOf(o, "power_on_behavior", "result", ["off", "on", "last"] as const);
     const cancelled = field(o, "cancelled");
     if (cancelled !== undefined) {
       r.cancelled = arr(cancelled, "result.cancelled", MAX_PENDING).map((n, i) => {
@@ -336,6 +333,17 @@ function result(v: unknown): Parsed<ResultPayload> {
     }
     return r;
   });
+}
+
+/** `{"<number>": {code, message}}`, keyed by outlet number or pending action id. */
+function errorMap(v: unknown, where: string): Record<string, CommandError> {
+  const map = obj(v, where);
+  const out: Record<string, CommandError> = {};
+  for (const key of Object.keys(map).slice(0, MAX_PENDING + 1)) {
+    if (!/^[0-9]{1,4}$/.test(key)) throw new Invalid(`${where} has a key that is not an outlet or action id`);
+    out[key] = commandError(map[key], `${where}.${key}`);
+  }
+  return out;
 }
 
 function telemetry(v: unknown): Parsed<TelemetryPayload> {

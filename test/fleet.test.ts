@@ -84,7 +84,8 @@ for (const kind of BROKERS) {
       transaction: "fleet-1",
       status: "ok",
       state: "ON",
-      source: "mqtt",
+      // The embedded broker stamps the publisher's client id on commands; Mosquitto does not.
+      source: kind === "embedded" ? `mqtt ${client.options.clientId ?? ""}` : "mqtt",
     });
     // Retained states of all three arrived on subscribe; after the command only pdu02's changes. Sentinel:
     // a command to each other PDU, answered only after anything it might wrongly have done before.

@@ -271,7 +271,8 @@ for (const kind of BROKERS) {
       command: "power_on_behavior",
       status: "ok",
       power_on_behavior: "on",
-      source: "mqtt",
+      // The embedded broker stamps the publisher's client id on commands; Mosquitto does not.
+      source: kind === "embedded" ? `mqtt ${w.client.options.clientId ?? ""}` : "mqtt",
     });
     t.is((await w.next("pipdu/pdu1/outlet/2/power_on_behavior", mark)).payload, "on");
     t.deepEqual([...(await register.read(Reg.COLD_POLICY, 4))], [2, 1, 2, 2]);

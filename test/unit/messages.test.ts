@@ -156,3 +156,23 @@ test("what the publishers' formatters write parses back: one contract for both s
   t.deepEqual(parseMessage("availability", ONLINE), { ok: true, value: "online" });
   t.deepEqual(parseMessage("availability", OFFLINE), { ok: true, value: "offline" });
 });
+
+test("a PDU-wide result keeps the outlets the agent skipped on purpose, and a power-on behaviour result its policy", (t) => {
+  const allOff = parseMessage(
+    "result",
+    JSON.stringify({
+      outlet: null,
+      command: "all_off",
+      status: "ok",
+      outlets: { "1": "OFF", "2": "ON" },
+      skipped: { "2": { code: "protected_outlet", message: "outlet 2 is protected" } },
+    }),
+  );
+  t.like(allOff, { ok: true, value: { skipped: { "2": { code: "protected_outlet" } } } });
+  const policy = parseMessage(
+    "result",
+    JSON.stringify({ outlet: 2, command: "power_on_behavior", status: "ok", power_on_behavior: "last" }),
+  );
+  t.like(policy, { ok: true, value: { power_on_behavior: "last" } });
+  t.false(parseMessage("result", JSON.stringify({ outlet: 1, command: "on", status: "ok", skipped: [] })).ok);
+});
