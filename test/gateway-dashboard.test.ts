@@ -1,16 +1,14 @@
 // The dashboard in a real browser (Debian chromium driven by playwright-core) against a real broker, a pdu-agent
 // on a simulated PDU and the gateway: charts from the history API, pending actions, cycling, ALL OFF, and the
 // connection state when the agent, the broker or the gateway goes away. Also the history and energy API.
-import fs from "node:fs";
 import test, { type ExecutionContext } from "ava";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { CHROMIUM, hasChromium, launchBrowser } from "./helpers/browser.ts";
 import { BROKERS, eventually, startAgent, startBroker, testSettings } from "./helpers/system.ts";
 import { collectMessages, connectClient } from "./helpers/mqtt-clients.ts";
 import { startGateway, waitForPdu } from "./gateway-harness.ts";
 import { homeAssistantPlugins } from "../homeassistant/plugins.ts";
 
-const CHROMIUM = process.env["PIPDU_CHROMIUM"] ?? "/usr/bin/chromium";
-const hasChromium = fs.existsSync(CHROMIUM);
 if (!hasChromium && process.env["CI"] === "true")
   throw new Error(`no browser at ${CHROMIUM}: CI must run the web page test (apt-get install chromium)`);
 const kind = BROKERS.includes("mosquitto") ? "mosquitto" : "embedded";
@@ -34,19 +32,7 @@ async function system(t: ExecutionContext) {
 }
 
 async function open(t: ExecutionContext, url: string, viewport = { width: 1280, height: 800 }) {
-  const browser: Browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
-  t.teardown(() => browser.close());
+  const browser: Browser = await launchBrowser(t);
   const page = await browser.newPage({ viewport });
   const errors: string[] = [];
   page.on("pageerror", (err) => errors.push(err.message));

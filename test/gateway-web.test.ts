@@ -1,8 +1,8 @@
 // The web page in a real browser (Debian chromium driven by playwright-core), the REST API and /metrics,
 // against a real broker and a pdu-agent on a simulated PDU.
-import fs from "node:fs";
 import test, { type ExecutionContext } from "ava";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
+import { CHROMIUM, hasChromium, launchBrowser } from "./helpers/browser.ts";
 import {
   BROKERS,
   eventually,
@@ -14,8 +14,6 @@ import {
 import { startGateway, waitForPdu } from "./gateway-harness.ts";
 import { homeAssistantPlugins } from "../homeassistant/plugins.ts";
 
-const CHROMIUM = process.env["PIPDU_CHROMIUM"] ?? "/usr/bin/chromium";
-const hasChromium = fs.existsSync(CHROMIUM);
 if (!hasChromium && process.env["CI"] === "true")
   throw new Error(`no browser at ${CHROMIUM}: CI must run the web page test (apt-get install chromium)`);
 const kind = BROKERS.includes("mosquitto") ? "mosquitto" : "embedded";
@@ -37,21 +35,8 @@ async function system(t: ExecutionContext) {
   return { broker, agent, gw };
 }
 
-async function launch(t: ExecutionContext): Promise<Browser> {
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
-  t.teardown(() => browser.close());
-  return browser;
+function launch(t: ExecutionContext): Promise<Browser> {
+  return launchBrowser(t);
 }
 
 (hasChromium ? test : test.skip)(

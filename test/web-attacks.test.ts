@@ -2,18 +2,16 @@
 // reach the gateway and the simulated panel, tries every request a page can make without their consent —
 // an <img>, a HEAD, a text/plain form carrying JSON, no-cors fetches, framing, DNS rebinding — and nothing
 // switches, nothing is read. Programs (no Origin) still switch, as pduclient, labgrid and curl do.
-import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import test, { type ExecutionContext } from "ava";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { CHROMIUM, hasChromium, launchBrowser } from "./helpers/browser.ts";
 import { silentLogger } from "../log/logger.ts";
 import { PanelAgent } from "../panel-agent/agent.ts";
 import { rawHttp, startGateway, waitForPdu } from "./gateway-harness.ts";
 import { freePort, startAgent, startBroker, testSettings, type InProcessAgent } from "./helpers/system.ts";
 
-const CHROMIUM = process.env["PIPDU_CHROMIUM"] ?? "/usr/bin/chromium";
-const hasChromium = fs.existsSync(CHROMIUM);
 if (!hasChromium && process.env["CI"] === "true")
   throw new Error(`no browser at ${CHROMIUM}: CI must run the web attack tests (apt-get install chromium)`);
 // One browser at a time: each test launches its own Chromium, and a machine with two cores runs other tests too.
@@ -57,22 +55,8 @@ async function attackerSite(t: ExecutionContext, pages: Record<string, string>):
   return `http://localhost:${(server.address() as AddressInfo).port}`;
 }
 
-async function launch(t: ExecutionContext): Promise<Browser> {
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-      "--host-resolver-rules=MAP rebind.test 127.0.0.1",
-    ],
-  });
-  t.teardown(() => browser.close());
-  return browser;
+function launch(t: ExecutionContext): Promise<Browser> {
+  return launchBrowser(t, ["--host-resolver-rules=MAP rebind.test 127.0.0.1"]);
 }
 
 async function relays(agent: InProcessAgent): Promise<number[]> {
