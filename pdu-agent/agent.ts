@@ -83,7 +83,7 @@ export class PduAgent {
     }
     client.on(
       "connect",
-      this.parts.errors.guard("reconnect", () => this.announce()),
+      this.parts.errors.guard("reconnect", () => this.reconnected()),
     );
     client.on("offline", () => logger.warn("broker connection lost; reconnecting", { component: "mqtt" }));
     // An "error" event with no listener would throw and end the process (a refused reconnect, a broken stream).
@@ -134,6 +134,19 @@ export class PduAgent {
    * announces beside the others; the plugins' announcements (Home Assistant discovery) run on their own and
    * are not waited for, so a slow or failing one never holds the PDU "offline".
    */
+  /** A reconnect: commands are subscribed again first, so the "online" that follows means they are taken. */
+  private async reconnected(): Promise<void> {
+    const { features, errors } = this.parts;
+    await Promise.all(
+      features.map((f) =>
+        (f.resubscribe ? f.resubscribe() : Promise.resolve()).catch((err: unknown) =>
+          errors.report(`${f.name} resubscribe`, err),
+        ),
+      ),
+    );
+    await this.announce();
+  }
+
   async announce(): Promise<void> {
     const { publisher, features, plugins, errors, availability } = this.parts;
     if (!publisher.client) return;

@@ -70,6 +70,12 @@ export class CommandRouter implements Feature {
     const client = this.deps.publisher.client;
     if (!client) return;
     client.on("message", this.onMessage);
+    await this.resubscribe();
+  }
+
+  async resubscribe(): Promise<void> {
+    const client = this.deps.publisher.client;
+    if (!client) return;
     // MQTT 5: retain-as-published lets us see (and refuse) a retained command even when it arrives live.
     const v5 = client.options.protocolVersion === 5;
     const options = v5 ? { qos: 1 as const, rap: true } : { qos: 1 as const };

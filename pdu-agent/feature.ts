@@ -8,5 +8,11 @@ export interface Feature {
    * holds up availability: a slow or failing one only delays itself.
    */
   announce?(): Promise<void>;
+  /**
+   * After a reconnect, before anything is announced: make sure what this feature listens to is subscribed
+   * (the session is clean, and the client re-subscribes by itself only after its offline queue), so that
+   * "online" means commands are taken.
+   */
+  resubscribe?(): Promise<void>;
   stop(): Promise<void>;
 }
