@@ -123,7 +123,15 @@ export class PduAgent {
       await feature.stop().catch((err: unknown) => this.parts.errors.report(`${feature.name} stop`, err));
     }
     await this.parts.close();
-    if (client) await client.endAsync(!client.connected);
+    if (client) {
+      // A graceful end waits for in-flight QoS 1 messages; a client that has not yet seen the broker go would
+      // wait for ever, so it gets as long as any publish while stopping, then the connection is dropped.
+      const ended = await Promise.race([
+        client.endAsync(!client.connected).then(() => true),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), 2000).unref()),
+      ]);
+      if (!ended) await client.endAsync(true);
+    }
     publisher.attach(null);
     await this.parts.controller.close();
     logger.info("stopped; relays left as they are", { component: "agent" });

@@ -11,6 +11,8 @@ const STOPPING_WAIT_MS = 2000;
 export class Publisher {
   private current: MqttClient | null = null;
   private stopping = false;
+  /** Publishes awaiting their acknowledgement, each with the function that gives it up once stopping. */
+  private readonly inFlight = new Set<() => void>();
 
   constructor(
     readonly topics: Topics,
@@ -36,6 +38,7 @@ export class Publisher {
    */
   stop(): void {
     this.stopping = true;
+    for (const abandon of this.inFlight) abandon();
   }
 
   /** Publish; a failure is logged, never thrown (the next (re)connect announces everything again). */
@@ -69,13 +72,19 @@ export class Publisher {
     const sent = client
       .publishAsync(topic, payload, { qos, retain, ...(properties ? { properties } : {}) })
       .then(() => undefined);
-    if (!this.stopping) return sent;
-    return Promise.race([
-      sent,
-      new Promise<void>((_, reject) =>
-        setTimeout(() => reject(new Error("stopping: the broker did not answer")), STOPPING_WAIT_MS).unref(),
-      ),
-    ]);
+    if (this.stopping) return Promise.race([sent, this.giveUpLater()]);
+    // One sent before the stop but not yet acknowledged is given up the same way once the stop begins.
+    return new Promise<void>((resolve, reject) => {
+      const abandon = (): void => void this.giveUpLater().catch(reject);
+      this.inFlight.add(abandon);
+      sent.then(resolve, reject).finally(() => this.inFlight.delete(abandon));
+    });
+  }
+
+  private giveUpLater(): Promise<never> {
+    return new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error("stopping: the broker did not answer")), STOPPING_WAIT_MS).unref(),
+    );
   }
 
   json(topic: string, value: unknown, retain: boolean, qos: 0 | 1 = 1): Promise<void> {
