@@ -21,6 +21,7 @@ export class Publisher {
   ) {}
 
   attach(client: MqttClient | null): void {
+    if (client && client !== this.current) client.on("close", () => this.dropStaleAvailability(client));
     this.current = client;
   }
 
@@ -91,7 +92,40 @@ export class Publisher {
     return this.publish(topic, JSON.stringify(value), retain, qos);
   }
 
+  /**
+   * Availability speaks for the connection it is sent on: "online" means the commands are subscribed there.
+   * It is never queued while disconnected, and one still unacknowledged when the connection drops is taken
+   * back (see dropStaleAvailability): MQTT.js would otherwise send it first on the next connection, before
+   * the subscriptions are restored, and a command sent on seeing it would be lost. Each (re)connect
+   * announces availability afresh.
+   */
   availability(online: boolean): Promise<void> {
-    return this.publish(this.topics.availability(this.pduId), online ? ONLINE : OFFLINE, true);
+    const topic = this.topics.availability(this.pduId);
+    if (!this.connected) {
+      this.logger.debug(`not connected: "${online ? ONLINE : OFFLINE}" left for the next connect`, {
+        component: "mqtt",
+      });
+      return Promise.resolve();
+    }
+    return this.deliver(topic, online ? ONLINE : OFFLINE, true).catch((err: unknown) => {
+      const message = (err as Error).message;
+      const level = message === "Message removed" ? "debug" : "warn";
+      this.logger[level](`publish to ${topic} failed: ${message}`, { component: "mqtt" });
+    });
+  }
+
+  /** Removes availability publishes the broker never acknowledged from the client's outgoing store. */
+  private dropStaleAvailability(client: MqttClient): void {
+    const topic = this.topics.availability(this.pduId);
+    const stale: number[] = [];
+    const stream = client.outgoingStore.createStream();
+    stream.on("data", (packet: { cmd?: string; topic?: string; messageId?: number }) => {
+      if (packet.cmd === "publish" && packet.topic === topic && packet.messageId !== undefined)
+        stale.push(packet.messageId);
+    });
+    stream.on("error", () => undefined);
+    stream.on("end", () => {
+      for (const id of stale) client.removeOutgoingMessage(id);
+    });
   }
 }

@@ -16,12 +16,18 @@ import {
 
 const T = "pipdu/pdu1";
 
-function startAgentProcess(t: ExecutionContext, broker: RunningBroker, stateDir: string) {
+function startAgentProcess(
+  t: ExecutionContext,
+  broker: RunningBroker,
+  stateDir: string,
+  env: Record<string, string> = {},
+) {
   return spawnPipdu(t, ["pdu"], {
     PIPDU_MQTT_URL: broker.url,
     PIPDU_STATE_DIR: stateDir,
     PIPDU_HARDWARE: "sim",
     PIPDU_TELEMETRY_INTERVAL: "0.2",
+    ...env,
   });
 }
 
@@ -161,19 +167,31 @@ for (const kind of BROKERS) {
   test(`[${kind}] after a broker restart the agent reconnects, republishes and takes commands`, async (t) => {
     const broker = await startBroker(t, kind);
     const stateDir = tempDir(t);
-    startAgentProcess(t, broker, stateDir);
+    const agent = startAgentProcess(t, broker, stateDir);
     {
       const { seen } = await observer(t, broker);
       await eventually("online", () => (latest(seen, `${T}/availability`) === "online" ? true : undefined));
     }
     await broker.restart();
     const { client, seen } = await observer(t, broker);
-    await eventually("a live availability after reconnect", () =>
-      seen.find((m) => m.topic === `${T}/availability` && m.payload === "online" && !m.packet.retain)
-        ? true
-        : undefined,
-    );
-    t.like(await command(client, seen, 3, '{"action":"toggle"}'), { status: "ok", state: "ON" });
+    try {
+      await eventually("a live availability after reconnect", () =>
+        seen.find((m) => m.topic === `${T}/availability` && m.payload === "online" && !m.packet.retain)
+          ? true
+          : undefined,
+      );
+      t.like(await command(client, seen, 3, '{"action":"toggle"}'), { status: "ok", state: "ON" });
+    } catch (err) {
+      // What the agent said and what the bus carried, so a failure here can be read without a rerun.
+      t.log(agent.output());
+      t.log(
+        seen
+          .filter((m) => !m.topic.includes("/outlet/") || m.topic.endsWith("/set"))
+          .map((m) => `${m.topic} ${m.packet.retain ? "R " : ""}${m.payload.slice(0, 80)}`)
+          .join("\n"),
+      );
+      throw err;
+    }
   });
 }
 

@@ -1,5 +1,7 @@
+import { Duplex } from "node:stream";
 import test from "ava";
-import type { MqttClient } from "mqtt";
+import { MqttClient } from "mqtt";
+import mqttPacket from "mqtt-packet";
 import { Publisher } from "../../pdu-agent/publisher.ts";
 import { Topics } from "../../protocol/topics.ts";
 import { createLogger } from "../../log/logger.ts";
@@ -9,6 +11,7 @@ function brokerGone(): { client: MqttClient; published: string[] } {
   const published: string[] = [];
   const client = {
     connected: false,
+    on: () => client,
     publishAsync: (topic: string) => {
       published.push(topic);
       return new Promise(() => undefined);
@@ -34,5 +37,68 @@ test("a stopping agent's plugin publish with the broker gone is refused at once 
   await t.throwsAsync(publisher.deliver("homeassistant/device/pipdu_pdu1/config", "{}", true), {
     message: /broker unreachable/,
   });
+  t.deepEqual(published, []);
+});
+
+/**
+ * A broker on an in-memory stream that records every publish it receives. On the first connection it never
+ * acknowledges a publish; `drop()` ends that connection as a broker restart would, and later connections
+ * acknowledge.
+ */
+function silentBroker(): { builder: () => Duplex; received: string[]; drop: () => void } {
+  const received: string[] = [];
+  let current: Duplex | null = null;
+  let connections = 0;
+  const builder = (): Duplex => {
+    const parser = mqttPacket.parser({ protocolVersion: 4 });
+    const acknowledge = ++connections > 1;
+    const stream = new Duplex({
+      read: () => undefined,
+      write(chunk: Buffer, _encoding, done) {
+        parser.parse(chunk);
+        done();
+      },
+    });
+    const send = (packet: mqttPacket.Packet): void => {
+      stream.push(mqttPacket.generate(packet));
+    };
+    parser.on("packet", (packet) => {
+      if (packet.cmd === "connect") send({ cmd: "connack", returnCode: 0, sessionPresent: false });
+      if (packet.cmd === "subscribe")
+        send({ cmd: "suback", messageId: packet.messageId ?? 0, granted: packet.subscriptions.map(() => 1) });
+      if (packet.cmd !== "publish") return;
+      received.push(`${packet.topic} ${packet.payload.toString()}`);
+      if (acknowledge && packet.qos === 1) send({ cmd: "puback", messageId: packet.messageId ?? 0 });
+    });
+    current = stream;
+    return stream;
+  };
+  return { builder, received, drop: () => current?.destroy() };
+}
+
+test("an online unacknowledged when the connection drops is not sent again on the next connection, other publishes are", async (t) => {
+  const broker = silentBroker();
+  const client = new MqttClient(broker.builder, { protocolVersion: 4, reconnectPeriod: 20, clean: true });
+  t.teardown(() => client.end(true));
+  await new Promise((resolve) => client.once("connect", resolve));
+  const publisher = new Publisher(new Topics("pipdu"), "pdu1", createLogger({ silent: true }));
+  publisher.attach(client);
+  void publisher.availability(true);
+  void publisher.publish("pipdu/pdu1/result", "{}", false);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.deepEqual(broker.received, ["pipdu/pdu1/availability online", "pipdu/pdu1/result {}"]);
+  broker.received.length = 0;
+  broker.drop();
+  await new Promise((resolve) => client.once("connect", resolve));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  // The result is resent (QoS 1, at least once); the online is left for the agent's own announcement.
+  t.deepEqual(broker.received, ["pipdu/pdu1/result {}"]);
+});
+
+test("availability is not queued while disconnected", async (t) => {
+  const publisher = new Publisher(new Topics("pipdu"), "pdu1", createLogger({ silent: true }));
+  const { client, published } = brokerGone();
+  publisher.attach(client);
+  await publisher.availability(true);
   t.deepEqual(published, []);
 });
