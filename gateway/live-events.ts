@@ -93,7 +93,9 @@ export class LiveEvents {
       if (left <= 0) this.perAddress.delete(address);
       else this.perAddress.set(address, left);
     };
-    req.once("close", drop);
+    // The response's "close", not the request's: a request whose (empty) body has been read emits "close"
+    // at once while its stream stays open, which would free the slot of a stream still running.
+    res.once("close", drop);
     res.once("error", drop);
   }
 

@@ -144,7 +144,8 @@ export class SimServer {
             `at most ${MAX_STREAMS_PER_ADDRESS} live streams per address`,
           );
         this.perAddress.set(address, mine + 1);
-        req.on("close", () => {
+        // The response's "close" (the stream ended or its connection went), not the request's.
+        res.once("close", () => {
           const left = (this.perAddress.get(address) ?? 1) - 1;
           if (left <= 0) this.perAddress.delete(address);
           else this.perAddress.set(address, left);
@@ -156,7 +157,7 @@ export class SimServer {
         });
         res.write(`data: ${JSON.stringify(this.body())}\n\n`);
         this.streams.add(res);
-        req.on("close", () => this.streams.delete(res));
+        res.once("close", () => this.streams.delete(res));
         return;
       }
       const m = /^\/api\/buttons\/([^/]+)\/(press|down|up)$/.exec(url.pathname);

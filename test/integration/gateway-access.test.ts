@@ -122,6 +122,8 @@ test("a token in a malformed PDUDaemon TCP line never reaches the log", async (t
 test(`live-event streams are capped at ${MAX_CLIENTS_PER_ADDRESS} per address`, async (t) => {
   const { address } = await gateway(t, { host: "127.0.0.1" });
   const controllers: AbortController[] = [];
+  // Held until the end: fetch closes the connection of a response that is garbage collected unread.
+  const responses: Response[] = [];
   t.teardown(() => {
     for (const c of controllers) c.abort();
   });
@@ -129,6 +131,7 @@ test(`live-event streams are capped at ${MAX_CLIENTS_PER_ADDRESS} per address`, 
     const c = new AbortController();
     controllers.push(c);
     const response = await fetch(`http://127.0.0.1:${address.httpPort}/api/events`, { signal: c.signal });
+    responses.push(response);
     return response.status;
   };
   for (let i = 0; i < MAX_CLIENTS_PER_ADDRESS; i++) t.is(await open(), 200);
