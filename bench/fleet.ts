@@ -3,7 +3,9 @@
 // (/proc/<pid>/stat and /proc/<pid>/status).
 //   node --import tsx bench/fleet.ts [--pdus 64] [--runs 3] [--brokers embedded,mosquitto,baseline]
 // BENCH_BASELINE=<another checkout, built> adds its `pipdu broker` as "baseline": one embedded broker against
-// another (e.g. before and after an Aedes upgrade) in the same run.
+// another (e.g. before and after an Aedes upgrade) in the same run, and "embedded-3.1.1": this checkout's
+// broker with the fleet and the benchmark's client on MQTT 3.1.1, as they speak to a 3.1.1-only baseline,
+// so the two brokers are compared on the same protocol.
 // Measures: time until every PDU is online (and discovered, when the fleet publishes Home Assistant
 // discovery); a burst of one command per outlet, every one answered (p50/p99, nothing lost); broker CPU
 // and memory. Figures are medians over the runs (docs/performance.md, "Fleet").
@@ -23,7 +25,7 @@ import { freePort, waitForPort, writeMosquittoConf } from "../test/helpers/syste
 const ROOT = path.resolve(import.meta.dirname, "..");
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"]).stdout.toString().trim()) || 100;
 
-export type BrokerKind = "embedded" | "mosquitto" | "baseline";
+export type BrokerKind = "embedded" | "embedded-3.1.1" | "mosquitto" | "baseline";
 
 const BASELINE = process.env["BENCH_BASELINE"];
 
@@ -81,7 +83,7 @@ export async function runFleetBench(options: FleetBenchOptions = {}): Promise<Fl
     options.brokers ??
     ([
       "embedded",
-      ...(BASELINE === undefined ? [] : ["baseline"]),
+      ...(BASELINE === undefined ? [] : ["baseline", "embedded-3.1.1"]),
       ...(hasMosquitto() ? ["mosquitto"] : []),
     ] as BrokerKind[]);
   const log = options.log ?? ((line: string) => console.error(line));
@@ -102,6 +104,7 @@ export async function runFleetBench(options: FleetBenchOptions = {}): Promise<Fl
 async function fleetRun(kind: BrokerKind, size: number, steadySeconds: number): Promise<FleetRun> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pipdu-fleet-bench-"));
   const broker = await startBroker(kind, dir);
+  const protocol = kind === "embedded-3.1.1" ? "3.1.1" : "auto";
   const logger = silentLogger();
   let observer: MqttClient | null = null;
   let fleet: FleetProcess | null = null;
@@ -116,7 +119,7 @@ async function fleetRun(kind: BrokerKind, size: number, steadySeconds: number): 
     observer = await connectMqtt({
       url: broker.url,
       clientId: `pipdu-bench-${process.pid}`,
-      protocol: "auto",
+      protocol,
       logger,
     });
     const online = new Set<string>();
@@ -161,7 +164,7 @@ async function fleetRun(kind: BrokerKind, size: number, steadySeconds: number): 
     // 1. Start-up: every PDU online (and discovered).
     const cpu0 = cpuSeconds(broker.pid);
     const t0 = performance.now();
-    fleet = startFleet(size, dir, broker.url);
+    fleet = startFleet(size, dir, broker.url, protocol);
     await withTimeout(allOnline, 120_000, () => `${online.size} of ${size} PDUs online`);
     const onlineMs = performance.now() - t0;
     let discoveredMs: number | null = null;
@@ -280,7 +283,7 @@ interface BrokerProcess {
 async function startBroker(kind: BrokerKind, dir: string): Promise<BrokerProcess> {
   const port = await freePort();
   let child: ChildProcess;
-  if (kind === "embedded" || kind === "baseline") {
+  if (kind !== "mosquitto") {
     const root = kind === "baseline" ? (BASELINE ?? ROOT) : ROOT;
     child = spawn(process.execPath, [path.join(root, "bin/pipdu.js"), "broker"], {
       env: {
@@ -310,12 +313,13 @@ async function startBroker(kind: BrokerKind, dir: string): Promise<BrokerProcess
 type FleetProcess = BrokerProcess;
 
 /** `pipdu sim --pdus N`: the whole fleet in one process of its own, as a user would run it. */
-function startFleet(size: number, dir: string, url: string): FleetProcess {
+function startFleet(size: number, dir: string, url: string, protocol: string): FleetProcess {
   const child = spawn(process.execPath, [path.join(ROOT, "bin/pipdu.js"), "sim", "--pdus", String(size)], {
     env: {
       ...process.env,
       PIPDU_STATE_DIR: path.join(dir, "fleet-state"),
       PIPDU_MQTT_URL: url,
+      PIPDU_MQTT_PROTOCOL: protocol,
       PIPDU_LOG_LEVEL: "warn",
     },
     stdio: "ignore",
@@ -383,6 +387,7 @@ export function fleetTable(result: FleetBenchResult): string {
   const cols = kinds.map((k) => result.medians[k] as FleetRun);
   const label: Record<BrokerKind, string> = {
     embedded: "embedded (pipdu broker)",
+    "embedded-3.1.1": "embedded, parts on MQTT 3.1.1",
     mosquitto: "Mosquitto 2 (set_tcp_nodelay)",
     baseline: `baseline (${BASELINE ?? ""})`,
   };

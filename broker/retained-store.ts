@@ -26,6 +26,8 @@ export class RetainedStore {
   readonly #logger: Logger;
   readonly #writer: CoalescedWriter;
   readonly #messages = new Map<string, RetainedMessage>();
+  /** Each message as it appears in the file, serialized once when it is recorded: a write only joins them. */
+  readonly #encoded = new Map<string, string>();
 
   constructor(options: { stateDir: string; logger: Logger; flushDelayMs?: number }) {
     this.#file = path.join(options.stateDir, FILE_NAME);
@@ -52,7 +54,7 @@ export class RetainedStore {
       throw error;
     }
     try {
-      for (const message of decode(text)) this.#messages.set(message.topic, message);
+      for (const message of decode(text)) this.#set(message);
     } catch (error) {
       const aside = `${this.#file}.corrupt-${Date.now()}`;
       await rename(this.#file, aside);
@@ -62,20 +64,31 @@ export class RetainedStore {
         error: String(error),
       });
       this.#messages.clear();
+      this.#encoded.clear();
     }
     return [...this.#messages.values()];
   }
 
   /** Records a retained publish; an empty payload deletes the topic's message [MQTT-3.3.1-10]. */
   record(message: RetainedMessage): void {
-    if (message.payload.length === 0) this.#messages.delete(message.topic);
-    else this.#messages.set(message.topic, message);
+    if (message.payload.length === 0) this.#forget(message.topic);
+    else this.#set(message);
     this.#schedule();
   }
 
   /** Forgets a topic's message (one the broker no longer keeps). */
   delete(topic: string): void {
-    if (this.#messages.delete(topic)) this.#schedule();
+    if (this.#forget(topic)) this.#schedule();
+  }
+
+  #set(message: RetainedMessage): void {
+    this.#messages.set(message.topic, message);
+    this.#encoded.set(message.topic, encodeMessage(message));
+  }
+
+  #forget(topic: string): boolean {
+    this.#encoded.delete(topic);
+    return this.#messages.delete(topic);
   }
 
   /** Writes pending changes now; resolves once they are on disk. */
@@ -84,20 +97,22 @@ export class RetainedStore {
   }
 
   #schedule(): void {
-    this.#writer.schedule(() => encode([...this.#messages.values()]));
+    this.#writer.schedule(() => encodeFile([...this.#encoded.values()]));
   }
+}
+
+/** The file: `{"version":1,"messages":[...]}`, from messages already serialized by encodeMessage. */
+function encodeFile(encoded: string[]): string {
+  return `{"version":${FORMAT_VERSION},"messages":[${encoded.join(",")}]}`;
 }
 
 // Buffers (payloads, MQTT 5 correlation data) are stored as {"$base64": "..."}.
 // Payloads are turned to base64 before JSON.stringify: left to it, Buffer#toJSON makes an array of one
 // number per byte that the replacer then walks (a burst of retained discovery made every write cost
 // milliseconds of broker CPU); only the few Buffers in MQTT 5 properties go through the replacer.
-function encode(messages: RetainedMessage[]): string {
-  const stored = messages.map((message) => ({
-    ...message,
-    payload: { $base64: message.payload.toString("base64") },
-  }));
-  return JSON.stringify({ version: FORMAT_VERSION, messages: stored }, (_key, value: unknown) => {
+function encodeMessage(message: RetainedMessage): string {
+  const stored = { ...message, payload: { $base64: message.payload.toString("base64") } };
+  return JSON.stringify(stored, (_key, value: unknown) => {
     if (isSerializedBuffer(value)) return { $base64: Buffer.from(value.data).toString("base64") };
     return value;
   });

@@ -76,6 +76,11 @@ export class CoalescedWriter {
   schedule(render: () => string | Uint8Array): void {
     this.render = render;
     if (this.timer !== null || this.running !== null) return;
+    this.arm();
+  }
+
+  /** The next write, `delayMs` from now: changes arriving meanwhile are coalesced into it. */
+  private arm(): void {
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.drain();
@@ -122,7 +127,10 @@ export class CoalescedWriter {
       } finally {
         this.running = null;
       }
-      if (this.render !== null && this.timer === null) await this.drain();
+      // Changes made during the write wait their delay like any other: under a steady stream of changes
+      // the file is rendered and written once per delay, not back to back (which kept the broker's event
+      // loop busy re-encoding its retained store).
+      if (this.render !== null && this.timer === null) this.arm();
     })();
     return this.running;
   }

@@ -45,6 +45,27 @@ test("changes made while a write runs are written once more afterwards", async (
   t.deepEqual(await readJson(file), { v });
 });
 
+test("under a steady stream of changes a coalesced writer renders once per delay, not back to back", async (t) => {
+  const file = tmpFile();
+  const writer = new CoalescedWriter(file, { delayMs: 50 });
+  let renders = 0;
+  let v = 0;
+  const until = Date.now() + 300;
+  while (Date.now() < until) {
+    writer.schedule(() => {
+      renders++;
+      return JSON.stringify({ v });
+    });
+    v++;
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await writer.flush();
+  // 300 ms of changes with a 50 ms delay: about 6 writes (a write takes its own time on top), and the last
+  // change is on disk. Writing again as soon as the previous write ended rendered it dozens of times.
+  t.true(renders <= 8, `${renders} renders`);
+  t.deepEqual(await readJson(file), { v });
+});
+
 test("flush rejects when the file cannot be written", async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "durable-"));
   const blocker = path.join(dir, "not-a-dir");
