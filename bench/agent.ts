@@ -29,12 +29,15 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}): Chi
 const pipdu = (args: string[], env: Record<string, string>): ChildProcess =>
   run(process.execPath, [path.join(ROOT, "bin/pipdu.js"), ...args], env);
 
-/** BENCH_BASELINE=<another checkout, built>: its `pipdu broker` too, as "baseline" (see bench/fleet.ts). */
+/**
+ * BENCH_BASELINE=<another checkout, built>: its `pipdu broker` too, as "baseline", and "embedded-3.1.1": this
+ * broker with the agent on MQTT 3.1.1, as it speaks to the 3.1.1-only baseline (see bench/fleet.ts).
+ * BENCH_ROUNDS: rounds of the round-trip table, the brokers interleaved (default 1).
+ */
 const BASELINE = process.env["BENCH_BASELINE"];
+type Kind = "embedded" | "embedded-3.1.1" | "mosquitto" | "baseline";
 
-async function startBroker(
-  kind: "embedded" | "mosquitto" | "baseline",
-): Promise<{ url: string; pid: number }> {
+async function startBroker(kind: Kind): Promise<{ url: string; pid: number }> {
   const port = await freePort();
   const dir = tmp();
   let child: ChildProcess;
@@ -45,7 +48,7 @@ async function startBroker(
       PIPDU_STATE_DIR: dir,
       PIPDU_LOG_LEVEL: "warn",
     });
-  } else if (kind === "embedded") {
+  } else if (kind === "embedded" || kind === "embedded-3.1.1") {
     child = pipdu(["broker"], {
       PIPDU_BROKER_PORT: String(port),
       PIPDU_BROKER_WS_PORT: "0",
@@ -249,24 +252,29 @@ const f = (x: number): string => x.toFixed(2);
 export async function runAgentBenchmarks(): Promise<string> {
   const lines: string[] = [];
   try {
-    const kinds: ("embedded" | "mosquitto" | "baseline")[] = [
+    const kinds: Kind[] = [
       "embedded",
-      ...(BASELINE === undefined ? [] : (["baseline"] as const)),
+      ...(BASELINE === undefined ? [] : (["baseline", "embedded-3.1.1"] as const)),
       ...(hasMosquitto ? (["mosquitto"] as const) : []),
     ];
+    const rounds = Number(process.env["BENCH_ROUNDS"] ?? 1);
     lines.push(`### Command round trip (${COMMANDS} commands, QoS 1, each broker in its own process)`, "");
     lines.push(
       "| broker | bare round trip p50 / p99 (ms) | set → state p50 / p99 (ms) | p50 overhead (ms) |",
       "|---|---|---|---|",
     );
-    for (const kind of kinds) {
-      const broker = await startBroker(kind);
-      const bare = await bareRoundTrip(broker.url, COMMANDS);
-      const cmd = await commandRoundTrip(broker.url, COMMANDS);
-      lines.push(
-        `| ${kind} | ${f(bare.p50)} / ${f(bare.p99)} | ${f(cmd.p50)} / ${f(cmd.p99)} | ${f(cmd.p50 - bare.p50)} |`,
-      );
+    for (let round = 0; round < rounds; round++) {
+      for (const kind of round % 2 === 0 ? kinds : [...kinds].reverse()) {
+        const broker = await startBroker(kind);
+        const bare = await bareRoundTrip(broker.url, COMMANDS);
+        const env: Record<string, string> = kind === "embedded-3.1.1" ? { PIPDU_MQTT_PROTOCOL: "3.1.1" } : {};
+        const cmd = await commandRoundTrip(broker.url, COMMANDS, env);
+        lines.push(
+          `| ${kind} | ${f(bare.p50)} / ${f(bare.p99)} | ${f(cmd.p50)} / ${f(cmd.p99)} | ${f(cmd.p50 - bare.p50)} |`,
+        );
+      }
     }
+    if (process.env["BENCH_ROUND_TRIP_ONLY"] === "1") return lines.join("\n");
     const broker = await startBroker(kinds.at(-1) ?? "embedded");
     lines.push("", ...(await busLimit(broker.url)));
     const footprint = await agentFootprint(broker.url, Number(process.env["BENCH_FOOTPRINT_SECONDS"] ?? 30));

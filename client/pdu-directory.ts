@@ -5,9 +5,9 @@
 // bounded number of would-be PDUs, so junk under `<base>/<id>/…` cannot grow the directory.
 // Results: with MQTT 5 a command carries a response topic under `<base>/response/<own client id>/` and random
 // correlation data, and only a response there with that data answers it (a forged `<pdu>/result` cannot);
-// with MQTT 3.1.1 the transaction id is 128 random bits and the result must come on the PDU's own topic.
+// with MQTT 3.1.1 the transaction id carries 122 random bits and the result must come on the PDU's own topic.
 import { EventEmitter } from "node:events";
-import { randomBytes } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { IPublishPacket, MqttClient } from "mqtt";
 import type { Action } from "../protocol/commands.ts";
 import type { Logger } from "../log/logger.ts";
@@ -173,8 +173,9 @@ export class PduDirectory extends EventEmitter<DirectoryEvents> {
     limit: number,
     source: string | undefined,
   ): Promise<ResultPayload> {
-    // 128 random bits: nobody who did not see the command can answer it.
-    const key = randomBytes(16).toString("hex");
+    // 122 random bits (a version 4 UUID, drawn from Node's cached entropy rather than a system call per
+    // command): nobody who did not see the command can answer it.
+    const key = randomUUID().replaceAll("-", "");
     const v5 = this.v5;
     const body = JSON.stringify({ ...request, transaction: `${this.source}-${key}` });
     return new Promise<ResultPayload>((resolve, reject) => {

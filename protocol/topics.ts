@@ -112,12 +112,15 @@ export class Topics {
   setFilter(pdu: string): string {
     return `${this.pdu(pdu)}/outlet/+/set`;
   }
-  /** What a client of every PDU (panel, gateway) subscribes to. */
+  /**
+   * What a client of every PDU (panel, gateway) subscribes to: the outlet readings by name, not
+   * `outlet/+/+`, which would also deliver every command (`set`) sent to any PDU, the client's own included.
+   */
   allPdusFilter(): string[] {
     return [
       `${this.base}/+/availability`,
       `${this.base}/+/info`,
-      `${this.base}/+/outlet/+/+`,
+      ...(["state", "power", "current", "energy"] as const).map((leaf) => `${this.base}/+/outlet/+/${leaf}`),
       `${this.base}/+/result`,
       `${this.base}/+/diagnostics`,
     ];
