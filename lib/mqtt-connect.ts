@@ -75,8 +75,16 @@ export async function connectMqtt(options: ConnectOptions): Promise<MqttClient> 
   }
 }
 
+/**
+ * MQTT.js logs every packet through `debug` (several calls per packet, arguments built each time) even when
+ * no DEBUG namespace is enabled; without DEBUG in the environment our clients get a logger that does nothing.
+ * `DEBUG=mqttjs*` still works as MQTT.js documents it.
+ */
+const noLog = (): void => undefined;
+
 function clientOptions(options: ConnectOptions, version: 4 | 5): IClientOptions {
   const opts: IClientOptions = {
+    ...(process.env["DEBUG"] ? {} : { log: noLog }),
     clientId: options.clientId,
     protocolVersion: version,
     clean: true,
