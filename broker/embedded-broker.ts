@@ -3,9 +3,10 @@
 // Aedes 2.0.0-beta.1 (pinned exactly) speaks MQTT 5 and 3.1.1; patches/ carries the fixes of Aedes
 // 1.1.2–1.2.0 it lacks (prototype-named keys, clean-session QoS 2 store, maxInflightInbound).
 import type { EventEmitter } from "node:events";
-import { duplexPair, type Duplex } from "node:stream";
+import type { Duplex } from "node:stream";
 import { readFile } from "node:fs/promises";
 import { Aedes, type AedesPublishPacket, type Client } from "aedes";
+import { streamPair } from "../lib/stream-pair.ts";
 import type { Logger } from "../log/logger.ts";
 import { AccessControl, isLoopbackAddress } from "./access-control.ts";
 import { Acl } from "./acl.ts";
@@ -214,7 +215,7 @@ export class EmbeddedBroker {
     const aedes = this.#aedes;
     const access = this.#access;
     if (aedes === null || access === null) throw new Error("broker not started");
-    const [part, broker] = duplexPair();
+    const [part, broker] = streamPair();
     // The two ends are separate streams: one closing (a DISCONNECT, a broker stop) closes the other,
     // as a socket's close reaches both peers.
     broker.once("close", () => part.destroy());

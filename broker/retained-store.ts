@@ -26,7 +26,10 @@ export class RetainedStore {
   readonly #logger: Logger;
   readonly #writer: CoalescedWriter;
   readonly #messages = new Map<string, RetainedMessage>();
-  /** Each message as it appears in the file, serialized once when it is recorded: a write only joins them. */
+  /**
+   * Each message as it appears in the file, serialized at the first write after it was recorded (a topic
+   * that changes many times between two writes is serialized once); a write joins them.
+   */
   readonly #encoded = new Map<string, string>();
 
   constructor(options: { stateDir: string; logger: Logger; flushDelayMs?: number }) {
@@ -83,7 +86,20 @@ export class RetainedStore {
 
   #set(message: RetainedMessage): void {
     this.#messages.set(message.topic, message);
-    this.#encoded.set(message.topic, encodeMessage(message));
+    this.#encoded.delete(message.topic);
+  }
+
+  #render(): string {
+    const parts: string[] = [];
+    for (const [topic, message] of this.#messages) {
+      let encoded = this.#encoded.get(topic);
+      if (encoded === undefined) {
+        encoded = encodeMessage(message);
+        this.#encoded.set(topic, encoded);
+      }
+      parts.push(encoded);
+    }
+    return encodeFile(parts);
   }
 
   #forget(topic: string): boolean {
@@ -97,7 +113,7 @@ export class RetainedStore {
   }
 
   #schedule(): void {
-    this.#writer.schedule(() => encodeFile([...this.#encoded.values()]));
+    this.#writer.schedule(() => this.#render());
   }
 }
 

@@ -74,7 +74,7 @@ export class PdudaemonListener {
     socket.once("close", () => this.sockets.delete(socket));
     socket.on("error", () => undefined); // a reset by the peer is not our failure
     socket.setNoDelay(true);
-    let buffer = Buffer.alloc(0);
+    let buffer: Buffer = Buffer.alloc(0);
     let quiet: NodeJS.Timeout | null = null;
     const deadline = setTimeout(() => finish("too_slow"), this.timings.requestDeadlineMs);
     let done = false;
@@ -110,7 +110,7 @@ export class PdudaemonListener {
       });
     };
     const onData = (chunk: Buffer): void => {
-      buffer = Buffer.concat([buffer, chunk]);
+      buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
       const kind = sniff(buffer);
       if (kind === "http") return finish("http");
       if (kind === "undecided") return;
