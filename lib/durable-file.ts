@@ -94,11 +94,9 @@ export class CoalescedWriter {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.running !== null) await this.running;
+    while (this.running !== null) await this.running;
     if (this.render === null) return;
-    const render = this.render;
-    this.render = null;
-    await this.write(render());
+    await this.start(true);
   }
 
   private async write(content: string | Uint8Array): Promise<void> {
@@ -114,25 +112,38 @@ export class CoalescedWriter {
 
   private drain(): Promise<void> {
     if (this.running !== null) return this.running;
+    if (this.render === null) return Promise.resolve();
+    return this.start(false);
+  }
+
+  /**
+   * The one write in progress (`running` until it ends, for flush and drain alike, so two writes never race
+   * to rename). A failed write keeps its content pending; `flush` rethrows, a timed write reports it.
+   */
+  private start(rethrow: boolean): Promise<void> {
     const render = this.render;
     if (render === null) return Promise.resolve();
     this.render = null;
-    this.running = (async () => {
+    const work = (async () => {
+      await Promise.resolve(); // the body runs once `running` below is set, even if render() throws at once
+      let failed = false;
       try {
         await this.write(render());
       } catch (err) {
+        failed = true;
         this.render ??= render;
+        if (rethrow) throw err;
         this.onError(err);
-        return;
       } finally {
         this.running = null;
+        // Changes made during the write wait their delay like any other: under a steady stream of changes
+        // the file is rendered and written once per delay, not back to back (which kept the broker's event
+        // loop busy re-encoding its retained store). After a failure, the next change tries again.
+        if (!failed && this.render !== null && this.timer === null) this.arm();
       }
-      // Changes made during the write wait their delay like any other: under a steady stream of changes
-      // the file is rendered and written once per delay, not back to back (which kept the broker's event
-      // loop busy re-encoding its retained store).
-      if (this.render !== null && this.timer === null) this.arm();
     })();
-    return this.running;
+    this.running = work.catch(() => undefined);
+    return work;
   }
 }
 

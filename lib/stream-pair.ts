@@ -9,7 +9,7 @@ import { Duplex } from "node:stream";
 class PairSide extends Duplex {
   peer: PairSide | null = null;
   /** A write waiting for the peer to want more (its buffer was full). */
-  private blocked: (() => void) | null = null;
+  private blocked: ((error?: Error | null) => void) | null = null;
 
   override _read(): void {
     const peer = this.peer;
@@ -33,6 +33,19 @@ class PairSide extends Duplex {
     this.deliver(whole, callback);
   }
 
+  /** A write still waiting on either side fails rather than stay pending for ever. */
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const closed = new Error("the other side of the stream is closed");
+    for (const side of [this, this.peer]) {
+      const pending = side?.blocked;
+      if (side && pending) {
+        side.blocked = null;
+        pending(closed);
+      }
+    }
+    callback(error);
+  }
+
   override _final(callback: (error?: Error | null) => void): void {
     this.peer?.push(null);
     callback();
@@ -45,7 +58,7 @@ class PairSide extends Duplex {
       return;
     }
     if (chunk.length === 0 || peer.push(chunk)) callback();
-    else this.blocked = () => callback();
+    else this.blocked = callback;
   }
 }
 

@@ -75,6 +75,7 @@ export class PduAgent {
     this.client = client;
     publisher.attach(client);
     for (const feature of features) await feature.start();
+    publisher.commandsSubscribed();
     const context = this.context(client);
     for (const plugin of this.parts.plugins) {
       await plugin
@@ -152,6 +153,7 @@ export class PduAgent {
         ),
       ),
     );
+    this.parts.publisher.commandsSubscribed();
     await this.announce();
   }
 

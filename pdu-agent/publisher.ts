@@ -11,6 +11,12 @@ const STOPPING_WAIT_MS = 2000;
 export class Publisher {
   private current: MqttClient | null = null;
   private stopping = false;
+  /** The agent's commands are subscribed on the current connection: only then may it say "online". */
+  private commandsTaken = false;
+  private readonly onClose = (): void => {
+    this.commandsTaken = false;
+    if (this.current) this.dropStaleAvailability(this.current);
+  };
   /** Publishes awaiting their acknowledgement, each with the function that gives it up once stopping. */
   private readonly inFlight = new Set<() => void>();
 
@@ -21,8 +27,16 @@ export class Publisher {
   ) {}
 
   attach(client: MqttClient | null): void {
-    if (client && client !== this.current) client.on("close", () => this.dropStaleAvailability(client));
+    if (client === this.current) return;
+    this.current?.removeListener("close", this.onClose);
+    client?.on("close", this.onClose);
     this.current = client;
+    this.commandsTaken = false;
+  }
+
+  /** The command subscriptions are in place on this connection (after a connect or a reconnect). */
+  commandsSubscribed(): void {
+    if (this.connected) this.commandsTaken = true;
   }
 
   get client(): MqttClient | null {
@@ -96,12 +110,14 @@ export class Publisher {
    * Availability speaks for the connection it is sent on: "online" means the commands are subscribed there.
    * It is never queued while disconnected, and one still unacknowledged when the connection drops is taken
    * back (see dropStaleAvailability): MQTT.js would otherwise send it first on the next connection, before
-   * the subscriptions are restored, and a command sent on seeing it would be lost. Each (re)connect
-   * announces availability afresh.
+   * the subscriptions are restored, and a command sent on seeing it would be lost. Nor is "online" said on a
+   * new connection before the agent has subscribed its commands there (commandsSubscribed): MQTT.js counts a
+   * client connected while it still resends the old connection's messages. Each (re)connect announces
+   * availability afresh.
    */
   availability(online: boolean): Promise<void> {
     const topic = this.topics.availability(this.pduId);
-    if (!this.connected) {
+    if (!this.connected || (online && !this.commandsTaken)) {
       this.logger.debug(`not connected: "${online ? ONLINE : OFFLINE}" left for the next connect`, {
         component: "mqtt",
       });
@@ -114,18 +130,34 @@ export class Publisher {
     });
   }
 
-  /** Removes availability publishes the broker never acknowledged from the client's outgoing store. */
+  /**
+   * Removes availability publishes the broker never acknowledged from the client's outgoing store. Not
+   * once the client is ending: its stores are closed then (and nothing will be resent anyway).
+   */
   private dropStaleAvailability(client: MqttClient): void {
-    const topic = this.topics.availability(this.pduId);
-    const stale: number[] = [];
-    const stream = client.outgoingStore.createStream();
-    stream.on("data", (packet: { cmd?: string; topic?: string; messageId?: number }) => {
-      if (packet.cmd === "publish" && packet.topic === topic && packet.messageId !== undefined)
-        stale.push(packet.messageId);
-    });
-    stream.on("error", () => undefined);
-    stream.on("end", () => {
-      for (const id of stale) client.removeOutgoingMessage(id);
-    });
+    const ending = (): boolean => client.disconnecting || client.disconnected;
+    if (ending()) return;
+    try {
+      const topic = this.topics.availability(this.pduId);
+      const stale: number[] = [];
+      const stream = client.outgoingStore.createStream();
+      stream.on("data", (packet: { cmd?: string; topic?: string; messageId?: number }) => {
+        if (packet.cmd === "publish" && packet.topic === topic && packet.messageId !== undefined)
+          stale.push(packet.messageId);
+      });
+      stream.on("error", () => undefined);
+      stream.on("end", () => {
+        if (ending()) return;
+        try {
+          for (const id of stale) client.removeOutgoingMessage(id);
+        } catch (err) {
+          this.logger.debug(`stale availability not removed: ${(err as Error).message}`, {
+            component: "mqtt",
+          });
+        }
+      });
+    } catch (err) {
+      this.logger.debug(`stale availability not removed: ${(err as Error).message}`, { component: "mqtt" });
+    }
   }
 }

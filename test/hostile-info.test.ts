@@ -3,7 +3,7 @@
 // gateway in one process) or a separate gateway, and never take up room in the directory.
 import test, { type ExecutionContext } from "ava";
 import { connectClient } from "./helpers/mqtt-clients.ts";
-import { eventually, exited, freePort, spawnPipdu, tempDir } from "./helpers/system.ts";
+import { eventually, exited, freePort, spawnPipdu, tempDir, waitForPort } from "./helpers/system.ts";
 import { waitForPdu } from "./gateway-harness.ts";
 
 const HOSTILE_INFOS = [
@@ -84,8 +84,15 @@ test("malformed info does not kill a separate pipdu gateway or pipdu panel", asy
   ]);
   const url = `mqtt://127.0.0.1:${brokerPort}`;
   const common = { PIPDU_STATE_DIR: tempDir(t), PIPDU_MQTT_URL: url };
-  const broker = spawnPipdu(t, ["broker"], { ...common, PIPDU_BROKER_PORT: String(brokerPort) });
-  await eventually("the broker", () => (broker.output().includes("piPDU broker") ? true : undefined), 30_000);
+  // No WebSocket listener: its default port (9001) may be taken on a test machine.
+  const broker = spawnPipdu(t, ["broker"], {
+    ...common,
+    PIPDU_BROKER_PORT: String(brokerPort),
+    PIPDU_BROKER_WS_PORT: "0",
+  });
+  await waitForPort(brokerPort, 60_000).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}; the broker said: ${broker.output()}`);
+  });
   const attacker = await connectClient(t, url, { protocolVersion: 4 });
   for (const [i, payload] of HOSTILE_INFOS.entries())
     await attacker.publishAsync(`pipdu/evil${i}/info`, payload, { qos: 1, retain: true });

@@ -75,3 +75,27 @@ test("flush rejects when the file cannot be written", async (t) => {
   await t.throwsAsync(writer.flush());
   t.is(writer.writeCount, 0);
 });
+
+test("two flushes at once both wait for the write, and a change made meanwhile is written too", async (t) => {
+  const file = tmpFile();
+  const writer = new CoalescedWriter(file, { delayMs: 10_000 });
+  writer.schedule(() => JSON.stringify({ v: 1 }));
+  const first = writer.flush();
+  writer.schedule(() => JSON.stringify({ v: 2 }));
+  const second = writer.flush();
+  await Promise.all([first, second]);
+  t.deepEqual(await readJson(file), { v: 2 });
+  t.is(writer.writeCount, 2);
+});
+
+test("a render that throws is reported and the writer keeps working", async (t) => {
+  const file = tmpFile();
+  const writer = new CoalescedWriter(file);
+  writer.schedule(() => {
+    throw new Error("cannot render");
+  });
+  await t.throwsAsync(writer.flush(), { message: "cannot render" });
+  writer.schedule(() => JSON.stringify({ v: 3 }));
+  await writer.flush();
+  t.deepEqual(await readJson(file), { v: 3 });
+});

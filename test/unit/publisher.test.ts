@@ -1,6 +1,7 @@
+import net from "node:net";
 import { Duplex } from "node:stream";
 import test from "ava";
-import { MqttClient } from "mqtt";
+import mqtt, { MqttClient } from "mqtt";
 import mqttPacket from "mqtt-packet";
 import { Publisher } from "../../pdu-agent/publisher.ts";
 import { Topics } from "../../protocol/topics.ts";
@@ -83,6 +84,7 @@ test("an online unacknowledged when the connection drops is not sent again on th
   await new Promise((resolve) => client.once("connect", resolve));
   const publisher = new Publisher(new Topics("pipdu"), "pdu1", createLogger({ silent: true }));
   publisher.attach(client);
+  publisher.commandsSubscribed();
   void publisher.availability(true);
   void publisher.publish("pipdu/pdu1/result", "{}", false);
   await new Promise((resolve) => setTimeout(resolve, 20));
@@ -101,4 +103,52 @@ test("availability is not queued while disconnected", async (t) => {
   publisher.attach(client);
   await publisher.availability(true);
   t.deepEqual(published, []);
+});
+
+test("online is not said on a connection before the commands are subscribed there; offline is", async (t) => {
+  const broker = silentBroker();
+  const client = new MqttClient(broker.builder, { protocolVersion: 4, reconnectPeriod: 0, clean: true });
+  t.teardown(() => client.end(true));
+  await new Promise((resolve) => client.once("connect", resolve));
+  const publisher = new Publisher(new Topics("pipdu"), "pdu1", createLogger({ silent: true }));
+  publisher.attach(client);
+  void publisher.availability(true);
+  void publisher.availability(false);
+  publisher.commandsSubscribed();
+  void publisher.availability(true);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.deepEqual(broker.received, ["pipdu/pdu1/availability offline", "pipdu/pdu1/availability online"]);
+});
+
+test("a client ended while a reconnect waits for its CONNACK does not crash the publisher", async (t) => {
+  // A broker that accepts the first connection, drops it, then accepts and never answers: the client is
+  // mid-reconnect when it is ended, its stores close on the next tick, and its socket's close comes after.
+  let connections = 0;
+  const server = net.createServer((socket) => {
+    socket.on("error", () => undefined);
+    if (++connections === 1)
+      socket.once("data", () => {
+        socket.write(Buffer.from([0x20, 2, 0, 0]));
+        setTimeout(() => socket.destroy(), 50);
+      });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.teardown(() => server.close());
+  const { port } = server.address() as net.AddressInfo;
+  const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, reconnectPeriod: 100 });
+  client.on("error", () => undefined);
+  await new Promise((resolve) => client.once("connect", resolve));
+  const publisher = new Publisher(new Topics("pipdu"), "pdu1", createLogger({ silent: true }));
+  publisher.attach(client);
+  const crashes: Error[] = [];
+  const onCrash = (err: Error): void => void crashes.push(err);
+  process.on("uncaughtException", onCrash);
+  t.teardown(() => process.off("uncaughtException", onCrash));
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  client.end(true);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.deepEqual(
+    crashes.map((e) => e.message),
+    [],
+  );
 });

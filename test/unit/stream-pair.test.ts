@@ -64,3 +64,14 @@ test("a write after the other side was destroyed fails instead of vanishing", as
   const error = await new Promise<Error | null | undefined>((resolve) => a.write("x", resolve));
   t.regex(String(error), /closed/);
 });
+
+test("a write held back by a full reader fails when the reader is destroyed, instead of hanging", async (t) => {
+  const [a, b] = streamPair();
+  a.on("error", () => undefined);
+  const big = Buffer.alloc(64 * 1024, 1);
+  const done: Promise<Error | null | undefined>[] = [];
+  for (let i = 0; i < 4; i++) done.push(new Promise((resolve) => a.write(big, resolve)));
+  b.destroy();
+  const results = await Promise.all(done);
+  t.true(results.some((e) => e instanceof Error));
+});
