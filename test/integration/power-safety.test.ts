@@ -1,5 +1,7 @@
 // Power safety on a running agent: budget refusals, staggered all-on with cancellable pending actions,
 // overload alarm and shedding, dead-load detection.
+// Serial: each test judges timing windows (a 1 s check window, a stagger against the poll) on a running agent;
+// eleven agents polling at once in one process made those windows unreliable on a loaded machine.
 import test, { type ExecutionContext } from "ava";
 import type { Settings } from "../../config/settings.ts";
 import { collectMessages, connectClient, type Received } from "../helpers/mqtt-clients.ts";
@@ -32,7 +34,7 @@ async function setup(t: ExecutionContext, overrides: Parameters<typeof testSetti
 
 const last = (seen: Received[], topic: string) => seen.filter((m) => m.topic === topic).at(-1)?.payload;
 
-test("switching on an outlet whose learned draw would exceed the budget is refused with overload", async (t) => {
+test.serial("switching on an outlet whose learned draw would exceed the budget is refused with overload", async (t) => {
   const { seen, send } = await setup(t, {
     safety: { maxCurrent: 1.5 },
     outlets: [{ load: amps(1) }, { load: amps(1) }, {}, {}],
@@ -55,7 +57,7 @@ test("switching on an outlet whose learned draw would exceed the budget is refus
   t.is(last(seen, `${T}/outlet/2/state`), "OFF");
 });
 
-test("all_on switches outlets one by one as pending actions; a cancelled one is skipped and the all_on still answers ok", async (t) => {
+test.serial("all_on switches outlets one by one as pending actions; a cancelled one is skipped and the all_on still answers ok", async (t) => {
   const { seen, send, client } = await setup(t, { safety: { staggerDelay: 2 } });
   const transaction = "all-1";
   await client.publishAsync(`${T}/set`, JSON.stringify({ action: "all_on", transaction }), { qos: 1 });
@@ -94,7 +96,7 @@ test("all_on switches outlets one by one as pending actions; a cancelled one is 
   t.is(last(seen, `${T}/pending`), "[]");
 });
 
-test("a sustained overload raises the alarm and sheds the lowest-priority outlet", async (t) => {
+test.serial("a sustained overload raises the alarm and sheds the lowest-priority outlet", async (t) => {
   const { seen, send } = await setup(t, {
     safety: { maxCurrent: 1.5, overloadHold: 0.5, shed: true },
     outlets: [{ load: amps(1), priority: 9 }, { load: amps(1), priority: 1 }, {}, {}],
@@ -115,7 +117,7 @@ test("a sustained overload raises the alarm and sheds the lowest-priority outlet
   t.is(last(seen, `${T}/outlet/1/state`), "ON");
 });
 
-test("an outlet switched on that draws nothing is reported as a dead load", async (t) => {
+test.serial("an outlet switched on that draws nothing is reported as a dead load", async (t) => {
   const { seen, send } = await setup(t, {
     safety: { checkWindow: 1 },
     outlets: [{ load: amps(0) }, {}, {}, {}],
@@ -141,7 +143,7 @@ async function learnDraws(
   }
 }
 
-test("three ONs sent back to back over MQTT cannot all pass a 2.5 A budget with 1 A loads", async (t) => {
+test.serial("three ONs sent back to back over MQTT cannot all pass a 2.5 A budget with 1 A loads", async (t) => {
   const { seen, send, client } = await setup(t, {
     safety: { maxCurrent: 2.5 },
     outlets: [{ load: amps(1) }, { load: amps(1) }, { load: amps(1) }, {}],
@@ -171,7 +173,7 @@ test("three ONs sent back to back over MQTT cannot all pass a 2.5 A budget with 
   t.is(last(seen, `${T}/outlet/3/state`), "OFF");
 });
 
-test("ALL_ON with a stagger shorter than the poll interval stops at the budget and answers ok with what it skipped", async (t) => {
+test.serial("ALL_ON with a stagger shorter than the poll interval stops at the budget and answers ok with what it skipped", async (t) => {
   const { seen, send } = await setup(t, {
     telemetry: { interval: 0.2 },
     safety: { maxCurrent: 2.5 },
@@ -192,7 +194,7 @@ test("ALL_ON with a stagger shorter than the poll interval stops at the budget a
   });
 });
 
-test("ALL_OFF with a protected outlet on answers ok, switches the others off and names the one it skipped", async (t) => {
+test.serial("ALL_OFF with a protected outlet on answers ok, switches the others off and names the one it skipped", async (t) => {
   const { send } = await setup(t, { outlets: [{}, { protected: true }, {}, {}] });
   for (const n of [1, 2, 3]) await send(`${T}/outlet/${n}/set`, { state: "ON" });
   const result = await send(`${T}/set`, { action: "all_off" });
@@ -205,7 +207,7 @@ test("ALL_OFF with a protected outlet on answers ok, switches the others off and
   });
 });
 
-test("a dead load is reported, then cleared (fault none published) when the outlet is switched off", async (t) => {
+test.serial("a dead load is reported, then cleared (fault none published) when the outlet is switched off", async (t) => {
   const { seen, send } = await setup(t, {
     safety: { checkWindow: 1 },
     outlets: [{ load: amps(0) }, {}, {}, {}],
@@ -217,7 +219,7 @@ test("a dead load is reported, then cleared (fault none published) when the outl
   t.is(last(seen, `${T}/outlet/1/fault`), "none");
 });
 
-test("a 5 W load (a small router) is not flagged as a dead load under the default threshold", async (t) => {
+test.serial("a 5 W load (a small router) is not flagged as a dead load under the default threshold", async (t) => {
   const { seen, send } = await setup(t, {
     safety: { checkWindow: 1 },
     outlets: [{ load: { watts: 5, noise: 0, inrush: 0 } }, { load: amps(0) }, {}, {}],
@@ -232,7 +234,7 @@ test("a 5 W load (a small router) is not flagged as a dead load under the defaul
   t.is(last(seen, `${T}/outlet/1/current`), "0.022", "about 5 W at 230 V");
 });
 
-test("cancelling the on still to come of a protected outlet's forced cycle needs force", async (t) => {
+test.serial("cancelling the on still to come of a protected outlet's forced cycle needs force", async (t) => {
   const { seen, send, client } = await setup(t, { outlets: [{ protected: true }, {}, {}, {}] });
   await send(`${T}/outlet/1/set`, { state: "ON" });
   await client.publishAsync(
@@ -255,7 +257,7 @@ test("cancelling the on still to come of a protected outlet's forced cycle needs
   });
 });
 
-test("past the pending cap a delayed command is refused with too_many_pending", async (t) => {
+test.serial("past the pending cap a delayed command is refused with too_many_pending", async (t) => {
   const { send, client } = await setup(t, { commands: { maxPending: 2 } });
   for (const n of [1, 2])
     await client.publishAsync(`${T}/outlet/${n}/set`, JSON.stringify({ state: "ON", delay: 600 }), {
