@@ -34,67 +34,73 @@ async function setup(t: ExecutionContext, overrides: Parameters<typeof testSetti
 
 const last = (seen: Received[], topic: string) => seen.filter((m) => m.topic === topic).at(-1)?.payload;
 
-test.serial("switching on an outlet whose learned draw would exceed the budget is refused with overload", async (t) => {
-  const { seen, send } = await setup(t, {
-    safety: { maxCurrent: 1.5 },
-    outlets: [{ load: amps(1) }, { load: amps(1) }, {}, {}],
-  });
-  t.like(await send(`${T}/outlet/2/set`, { state: "ON" }), { status: "ok" });
-  await eventually("outlet 2 draws 1 A", () =>
-    last(seen, `${T}/outlet/2/current`) === "1.000" ? true : undefined,
-  );
-  await eventually("a poll has seen it", () =>
-    seen.filter((m) => m.topic === `${T}/telemetry`).length > 2 ? true : undefined,
-  );
-  t.like(await send(`${T}/outlet/2/set`, { state: "OFF" }), { status: "ok" });
-  t.like(await send(`${T}/outlet/1/set`, { state: "ON" }), { status: "ok" });
-  await eventually("outlet 1 draws 1 A", () =>
-    last(seen, `${T}/outlet/1/current`) === "1.000" ? true : undefined,
-  );
-  const refused = await send(`${T}/outlet/2/set`, { state: "ON" });
-  t.like(refused, { status: "error", outlet: 2, error: { code: "overload" } });
-  t.regex((refused["error"] as { message: string }).message, /over the 1\.5 A budget/);
-  t.is(last(seen, `${T}/outlet/2/state`), "OFF");
-});
+test.serial(
+  "switching on an outlet whose learned draw would exceed the budget is refused with overload",
+  async (t) => {
+    const { seen, send } = await setup(t, {
+      safety: { maxCurrent: 1.5 },
+      outlets: [{ load: amps(1) }, { load: amps(1) }, {}, {}],
+    });
+    t.like(await send(`${T}/outlet/2/set`, { state: "ON" }), { status: "ok" });
+    await eventually("outlet 2 draws 1 A", () =>
+      last(seen, `${T}/outlet/2/current`) === "1.000" ? true : undefined,
+    );
+    await eventually("a poll has seen it", () =>
+      seen.filter((m) => m.topic === `${T}/telemetry`).length > 2 ? true : undefined,
+    );
+    t.like(await send(`${T}/outlet/2/set`, { state: "OFF" }), { status: "ok" });
+    t.like(await send(`${T}/outlet/1/set`, { state: "ON" }), { status: "ok" });
+    await eventually("outlet 1 draws 1 A", () =>
+      last(seen, `${T}/outlet/1/current`) === "1.000" ? true : undefined,
+    );
+    const refused = await send(`${T}/outlet/2/set`, { state: "ON" });
+    t.like(refused, { status: "error", outlet: 2, error: { code: "overload" } });
+    t.regex((refused["error"] as { message: string }).message, /over the 1\.5 A budget/);
+    t.is(last(seen, `${T}/outlet/2/state`), "OFF");
+  },
+);
 
-test.serial("all_on switches outlets one by one as pending actions; a cancelled one is skipped and the all_on still answers ok", async (t) => {
-  const { seen, send, client } = await setup(t, { safety: { staggerDelay: 2 } });
-  const transaction = "all-1";
-  await client.publishAsync(`${T}/set`, JSON.stringify({ action: "all_on", transaction }), { qos: 1 });
-  const pending = await eventually("three pending actions", () => {
-    const list = JSON.parse(last(seen, `${T}/pending`) ?? "[]") as {
-      id: number;
-      outlet: number;
-      action: string;
-    }[];
-    return list.length === 3 ? list : undefined;
-  });
-  t.deepEqual(
-    pending.map((p) => [p.outlet, p.action]),
-    [
-      [2, "on"],
-      [3, "on"],
-      [4, "on"],
-    ],
-  );
-  const outlet4 = pending.find((p) => p.outlet === 4);
-  t.like(await send(`${T}/set`, { action: "cancel", id: outlet4?.id }), {
-    status: "ok",
-    cancelled: [outlet4?.id],
-  });
-  const result = await eventually("all_on result", () => {
-    const r = seen.find((m) => m.topic === `${T}/result` && m.payload.includes(transaction));
-    return r ? (JSON.parse(r.payload) as Record<string, unknown>) : undefined;
-  });
-  t.like(result, {
-    command: "all_on",
-    status: "ok",
-    outlets: { "1": "ON", "2": "ON", "3": "ON", "4": "OFF" },
-    skipped: { "4": { code: "cancelled" } },
-  });
-  t.is(result["errors"], undefined);
-  t.is(last(seen, `${T}/pending`), "[]");
-});
+test.serial(
+  "all_on switches outlets one by one as pending actions; a cancelled one is skipped and the all_on still answers ok",
+  async (t) => {
+    const { seen, send, client } = await setup(t, { safety: { staggerDelay: 2 } });
+    const transaction = "all-1";
+    await client.publishAsync(`${T}/set`, JSON.stringify({ action: "all_on", transaction }), { qos: 1 });
+    const pending = await eventually("three pending actions", () => {
+      const list = JSON.parse(last(seen, `${T}/pending`) ?? "[]") as {
+        id: number;
+        outlet: number;
+        action: string;
+      }[];
+      return list.length === 3 ? list : undefined;
+    });
+    t.deepEqual(
+      pending.map((p) => [p.outlet, p.action]),
+      [
+        [2, "on"],
+        [3, "on"],
+        [4, "on"],
+      ],
+    );
+    const outlet4 = pending.find((p) => p.outlet === 4);
+    t.like(await send(`${T}/set`, { action: "cancel", id: outlet4?.id }), {
+      status: "ok",
+      cancelled: [outlet4?.id],
+    });
+    const result = await eventually("all_on result", () => {
+      const r = seen.find((m) => m.topic === `${T}/result` && m.payload.includes(transaction));
+      return r ? (JSON.parse(r.payload) as Record<string, unknown>) : undefined;
+    });
+    t.like(result, {
+      command: "all_on",
+      status: "ok",
+      outlets: { "1": "ON", "2": "ON", "3": "ON", "4": "OFF" },
+      skipped: { "4": { code: "cancelled" } },
+    });
+    t.is(result["errors"], undefined);
+    t.is(last(seen, `${T}/pending`), "[]");
+  },
+);
 
 test.serial("a sustained overload raises the alarm and sheds the lowest-priority outlet", async (t) => {
   const { seen, send } = await setup(t, {
@@ -143,96 +149,115 @@ async function learnDraws(
   }
 }
 
-test.serial("three ONs sent back to back over MQTT cannot all pass a 2.5 A budget with 1 A loads", async (t) => {
-  const { seen, send, client } = await setup(t, {
-    safety: { maxCurrent: 2.5 },
-    outlets: [{ load: amps(1) }, { load: amps(1) }, { load: amps(1) }, {}],
-  });
-  await learnDraws(seen, send, [1, 2, 3]);
-  // Published in one go, as mosquitto_pub in a loop would: no poll can run between them.
-  await Promise.all(
-    [1, 2, 3].map((n) =>
-      client.publishAsync(`${T}/outlet/${n}/set`, JSON.stringify({ state: "ON", transaction: `b${n}` }), {
-        qos: 1,
-      }),
-    ),
-  );
-  const results = await eventually("three results", () => {
-    const r = [1, 2, 3].map((n) =>
-      seen.find((m) => m.topic === `${T}/result` && m.payload.includes(`"b${n}"`)),
+test.serial(
+  "three ONs sent back to back over MQTT cannot all pass a 2.5 A budget with 1 A loads",
+  async (t) => {
+    const { seen, send, client } = await setup(t, {
+      safety: { maxCurrent: 2.5 },
+      outlets: [{ load: amps(1) }, { load: amps(1) }, { load: amps(1) }, {}],
+    });
+    await learnDraws(seen, send, [1, 2, 3]);
+    // Published in one go, as mosquitto_pub in a loop would: no poll can run between them.
+    await Promise.all(
+      [1, 2, 3].map((n) =>
+        client.publishAsync(`${T}/outlet/${n}/set`, JSON.stringify({ state: "ON", transaction: `b${n}` }), {
+          qos: 1,
+        }),
+      ),
     );
-    return r.every(Boolean)
-      ? r.map((m) => JSON.parse(m?.payload ?? "{}") as Record<string, unknown>)
-      : undefined;
-  });
-  t.deepEqual(
-    results.map((r) => r["status"]),
-    ["ok", "ok", "error"],
-  );
-  t.like(results[2], { outlet: 3, error: { code: "overload" } });
-  t.is(last(seen, `${T}/outlet/3/state`), "OFF");
-});
+    const results = await eventually("three results", () => {
+      const r = [1, 2, 3].map((n) =>
+        seen.find((m) => m.topic === `${T}/result` && m.payload.includes(`"b${n}"`)),
+      );
+      return r.every(Boolean)
+        ? r.map((m) => JSON.parse(m?.payload ?? "{}") as Record<string, unknown>)
+        : undefined;
+    });
+    t.deepEqual(
+      results.map((r) => r["status"]),
+      ["ok", "ok", "error"],
+    );
+    t.like(results[2], { outlet: 3, error: { code: "overload" } });
+    t.is(last(seen, `${T}/outlet/3/state`), "OFF");
+  },
+);
 
-test.serial("ALL_ON with a stagger shorter than the poll interval stops at the budget and answers ok with what it skipped", async (t) => {
-  const { seen, send } = await setup(t, {
-    telemetry: { interval: 0.2 },
-    safety: { maxCurrent: 2.5 },
-    outlets: [
-      { load: amps(1), onDelay: 0.01 },
-      { load: amps(1), onDelay: 0.01 },
-      { load: amps(1), onDelay: 0.01 },
-      { load: amps(1), onDelay: 0.01 },
-    ],
-  });
-  await learnDraws(seen, send, [1, 2, 3, 4]);
-  const result = await send(`${T}/set`, { action: "all_on" });
-  t.like(result, {
-    command: "all_on",
-    status: "ok",
-    outlets: { "1": "ON", "2": "ON", "3": "OFF", "4": "OFF" },
-    skipped: { "3": { code: "overload" }, "4": { code: "overload" } },
-  });
-});
+test.serial(
+  "ALL_ON with a stagger shorter than the poll interval stops at the budget and answers ok with what it skipped",
+  async (t) => {
+    const { seen, send } = await setup(t, {
+      telemetry: { interval: 0.2 },
+      safety: { maxCurrent: 2.5 },
+      outlets: [
+        { load: amps(1), onDelay: 0.01 },
+        { load: amps(1), onDelay: 0.01 },
+        { load: amps(1), onDelay: 0.01 },
+        { load: amps(1), onDelay: 0.01 },
+      ],
+    });
+    await learnDraws(seen, send, [1, 2, 3, 4]);
+    const result = await send(`${T}/set`, { action: "all_on" });
+    t.like(result, {
+      command: "all_on",
+      status: "ok",
+      outlets: { "1": "ON", "2": "ON", "3": "OFF", "4": "OFF" },
+      skipped: { "3": { code: "overload" }, "4": { code: "overload" } },
+    });
+  },
+);
 
-test.serial("ALL_OFF with a protected outlet on answers ok, switches the others off and names the one it skipped", async (t) => {
-  const { send } = await setup(t, { outlets: [{}, { protected: true }, {}, {}] });
-  for (const n of [1, 2, 3]) await send(`${T}/outlet/${n}/set`, { state: "ON" });
-  const result = await send(`${T}/set`, { action: "all_off" });
-  t.regex(String(result.source), /^mqtt( |$)/);
-  t.like(result, {
-    command: "all_off",
-    status: "ok",
-    outlets: { "1": "OFF", "2": "ON", "3": "OFF", "4": "OFF" },
-    skipped: { "2": { code: "protected_outlet" } },
-  });
-});
+test.serial(
+  "ALL_OFF with a protected outlet on answers ok, switches the others off and names the one it skipped",
+  async (t) => {
+    const { send } = await setup(t, { outlets: [{}, { protected: true }, {}, {}] });
+    for (const n of [1, 2, 3]) await send(`${T}/outlet/${n}/set`, { state: "ON" });
+    const result = await send(`${T}/set`, { action: "all_off" });
+    t.regex(String(result.source), /^mqtt( |$)/);
+    t.like(result, {
+      command: "all_off",
+      status: "ok",
+      outlets: { "1": "OFF", "2": "ON", "3": "OFF", "4": "OFF" },
+      skipped: { "2": { code: "protected_outlet" } },
+    });
+  },
+);
 
-test.serial("a dead load is reported, then cleared (fault none published) when the outlet is switched off", async (t) => {
-  const { seen, send } = await setup(t, {
-    safety: { checkWindow: 1 },
-    outlets: [{ load: amps(0) }, {}, {}, {}],
-  });
-  await send(`${T}/outlet/1/set`, { state: "ON" });
-  await eventually("dead_load", () => (last(seen, `${T}/outlet/1/fault`) === "dead_load" ? true : undefined));
-  await send(`${T}/outlet/1/set`, { state: "OFF" });
-  await eventually("fault cleared", () => (last(seen, `${T}/outlet/1/fault`) === "none" ? true : undefined));
-  t.is(last(seen, `${T}/outlet/1/fault`), "none");
-});
+test.serial(
+  "a dead load is reported, then cleared (fault none published) when the outlet is switched off",
+  async (t) => {
+    const { seen, send } = await setup(t, {
+      safety: { checkWindow: 1 },
+      outlets: [{ load: amps(0) }, {}, {}, {}],
+    });
+    await send(`${T}/outlet/1/set`, { state: "ON" });
+    await eventually("dead_load", () =>
+      last(seen, `${T}/outlet/1/fault`) === "dead_load" ? true : undefined,
+    );
+    await send(`${T}/outlet/1/set`, { state: "OFF" });
+    await eventually("fault cleared", () =>
+      last(seen, `${T}/outlet/1/fault`) === "none" ? true : undefined,
+    );
+    t.is(last(seen, `${T}/outlet/1/fault`), "none");
+  },
+);
 
-test.serial("a 5 W load (a small router) is not flagged as a dead load under the default threshold", async (t) => {
-  const { seen, send } = await setup(t, {
-    safety: { checkWindow: 1 },
-    outlets: [{ load: { watts: 5, noise: 0, inrush: 0 } }, { load: amps(0) }, {}, {}],
-  });
-  await send(`${T}/outlet/1/set`, { state: "ON" });
-  await send(`${T}/outlet/2/set`, { state: "ON" });
-  // Sentinel: outlet 2 (truly no load) switched at the same time reaches its verdict after the same window.
-  await eventually("outlet 2 dead_load", () =>
-    last(seen, `${T}/outlet/2/fault`) === "dead_load" ? true : undefined,
-  );
-  t.is(last(seen, `${T}/outlet/1/fault`), "none");
-  t.is(last(seen, `${T}/outlet/1/current`), "0.022", "about 5 W at 230 V");
-});
+test.serial(
+  "a 5 W load (a small router) is not flagged as a dead load under the default threshold",
+  async (t) => {
+    const { seen, send } = await setup(t, {
+      safety: { checkWindow: 1 },
+      outlets: [{ load: { watts: 5, noise: 0, inrush: 0 } }, { load: amps(0) }, {}, {}],
+    });
+    await send(`${T}/outlet/1/set`, { state: "ON" });
+    await send(`${T}/outlet/2/set`, { state: "ON" });
+    // Sentinel: outlet 2 (truly no load) switched at the same time reaches its verdict after the same window.
+    await eventually("outlet 2 dead_load", () =>
+      last(seen, `${T}/outlet/2/fault`) === "dead_load" ? true : undefined,
+    );
+    t.is(last(seen, `${T}/outlet/1/fault`), "none");
+    t.is(last(seen, `${T}/outlet/1/current`), "0.022", "about 5 W at 230 V");
+  },
+);
 
 test.serial("cancelling the on still to come of a protected outlet's forced cycle needs force", async (t) => {
   const { seen, send, client } = await setup(t, { outlets: [{ protected: true }, {}, {}, {}] });
