@@ -5,29 +5,14 @@
 //   git archive <commit> | tar -x -C /tmp/b1 && ln -s $PWD/node_modules /tmp/b1/ && (cd /tmp/b1 && node scripts/build.js)
 //   node --import tsx bench/compare-builds.ts /tmp/b1 /tmp/b2 …   (BENCH_ROUNDS=5, BENCH_REQUESTS=300)
 // A build given as `<dir>::<node flags>` runs with those flags (e.g. `/tmp/b1::--single-threaded-gc`).
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { freePort, waitForPort } from "../test/helpers/system.ts";
-import { median, treeCpuMs } from "./pdudaemon.ts";
+import { get, median, startPipdu, treeCpuMs } from "./pdudaemon.ts";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5);
 const REQUESTS = Number(process.env["BENCH_REQUESTS"] ?? 300);
-
-function get(port: number, query: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: "127.0.0.1", port, path: query, agent: false }, (res) => {
-        res.resume();
-        res.once("end", () =>
-          res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode ?? 0}`)),
-        );
-      })
-      .once("error", reject);
-  });
-}
 
 interface Build {
   root: string;
@@ -38,38 +23,10 @@ interface Build {
 
 async function start(spec: string): Promise<Build> {
   const [dirName = "", flags = ""] = spec.split("::");
-  const root = path.resolve(dirName);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pipdu-compare-"));
-  const [mqttPort, httpPort, port] = [await freePort(), await freePort(), await freePort()];
   const nodeFlags = flags.split(" ").filter((f) => f.length > 0);
-  const child = spawn(process.execPath, [...nodeFlags, path.join(root, "bin/pipdu.js"), "start"], {
-    stdio: "ignore",
-    cwd: dir,
-    env: {
-      ...process.env,
-      PIPDU_RUNTIME: "dist",
-      PIPDU_HARDWARE: "sim",
-      PIPDU_STATE_DIR: dir,
-      PIPDU_BROKER_HOST: "127.0.0.1",
-      PIPDU_BROKER_PORT: String(mqttPort),
-      PIPDU_BROKER_WS_PORT: "0",
-      PIPDU_HTTP_PORT: String(httpPort),
-      PIPDU_PDUDAEMON_PORT: String(port),
-      PIPDU_PANEL_PORT: "0",
-      PIPDU_LOG_LEVEL: "warn",
-    },
-  });
-  await waitForPort(port, 30_000);
-  for (let i = 0; ; i++) {
-    try {
-      await get(port, "/power/control/off?hostname=pdu1&port=16");
-      break;
-    } catch (err) {
-      if (i > 100) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  return { root: spec, child, port, rounds: [] };
+  const target = await startPipdu(dir, [], nodeFlags, path.resolve(dirName));
+  return { root: spec, child: target.child, port: target.port, rounds: [] };
 }
 
 const builds: Build[] = [];

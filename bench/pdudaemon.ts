@@ -79,7 +79,8 @@ export function treeCpuMs(pid: number): number {
 }
 
 /** One GET on a connection of its own, answered when the body has arrived. */
-function get(port: number, pathAndQuery: string): Promise<void> {
+/** One GET on a new connection; rejects unless the answer is 200. */
+export function get(port: number, pathAndQuery: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = http.get({ host: "127.0.0.1", port, path: pathAndQuery, agent: false }, (res) => {
       res.resume();
@@ -144,13 +145,15 @@ export async function startPdudaemon(dir: string, cleanups: (() => void)[]): Pro
   return { name: "PDUDaemon", pid: child.pid ?? 0, port, hostname: "bench" };
 }
 
+/** A standalone `pipdu start` of the checkout at `root` (this one by default), answering once its PDU is online. */
 export async function startPipdu(
   dir: string,
   cleanups: (() => void)[],
   extraArgs: string[] = [],
+  root = ROOT,
 ): Promise<Target & { child: ChildProcess }> {
   const [mqttPort, httpPort, port] = [await freePort(), await freePort(), await freePort()];
-  const child = spawn(process.execPath, [...extraArgs, path.join(ROOT, "bin/pipdu.js"), "start"], {
+  const child = spawn(process.execPath, [...extraArgs, path.join(root, "bin/pipdu.js"), "start"], {
     env: {
       ...process.env,
       PIPDU_RUNTIME: "dist",
